@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 from absl import app, flags
@@ -19,6 +20,9 @@ _MODE = flags.DEFINE_enum("mode", "train_and_eval", ["train", "eval", "train_and
                           "What to do.")
 _CHECKPOINT = flags.DEFINE_string("checkpoint", "latest",
                                   "For --mode=eval: latest, best or a step number.")
+_ALLOW_CHANGE = flags.DEFINE_bool(
+    "allow_config_change", False,
+    "Continue a run whose config.json differs from --config (the differing fields change).")
 _COORDINATOR = flags.DEFINE_string("coordinator_address", None,
                                    "host:port of process 0, for multi-process runs.")
 _NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Processes in a multi-process run.")
@@ -39,17 +43,33 @@ def main(argv: list[str]) -> int:
     jax.distributed.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
   logging.getLogger().setLevel(logging.INFO)
   try:
-    instrax_main.run(_CONFIG.value, _WORKDIR.value, _MODE.value, _CHECKPOINT.value)
+    instrax_main.run(_CONFIG.value, _WORKDIR.value, _MODE.value, _CHECKPOINT.value,
+                     allow_config_change=_ALLOW_CHANGE.value)
   except UserError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
   return 0
 
 
+def _eval_overrides(argv: list[str]) -> list[str]:
+  """`--mode=eval --config.task.X=Y` without a config file: the run's own config.json is the base
+  (configs/run.py), so only the overridden fields change."""
+  if any(a == "--config" or a.startswith("--config=") for a in argv):
+    return argv
+  if "--mode=eval" not in argv or not any(a.startswith("--config.") for a in argv):
+    return argv
+  workdir = next((a.split("=", 1)[1] for a in argv if a.startswith("--workdir=")), None)
+  if not workdir:
+    return argv
+  run_config = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs", "run.py")
+  return [argv[0], f"--config={run_config}:{workdir}", *argv[1:]]
+
+
 def _parse_flags(argv: list[str]) -> list[str]:
   """absl's flag parsing, with an unknown --config.* field as one line instead of a traceback."""
   from instrax.errors import UserError
 
+  argv = _eval_overrides(argv)
   try:
     return flags.FLAGS(argv)
   except UserError as e:  # raised by a config file's get_config (e.g. an unknown string arg)

@@ -56,6 +56,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.optimizer.name = "adamw"
   c.optimizer.weight_decay = 1e-4
   c.optimizer.grad_clip_norm = 1.0  # 0 disables clipping
+  # [[path regex, lr multiplier], ...]: e.g. [["unet/", 0.0]] freezes the U-Net (see optim.make)
+  c.optimizer.param_groups = []
 
   c.schedule = ml_collections.ConfigDict()
   c.schedule.name = "warmup_cosine"
@@ -78,6 +80,13 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.train.on_nonfinite = "stop"  # or "skip": drop the update of a batch with NaN/Inf loss/grads
   c.train.async_checkpoints = True
 
+  c.init = ml_collections.ConfigDict()  # start from another run's weights (train/transfer.py)
+  c.init.workdir = ""  # "" = from scratch
+  c.init.checkpoint = "latest"
+  c.init.map = []  # [[source path regex, target prefix], ...]
+  c.init.exclude = []  # [target path regex, ...]
+  c.predict = ml_collections.ConfigDict()
+  c.predict.segment_s = 600.0  # long inputs are read and predicted in segments of this length
   c.eval = ml_collections.ConfigDict()
   c.eval.batch_size = 64  # windows per predict call
   c.eval.max_examples = 0  # 0 = the whole split

@@ -1,72 +1,109 @@
-"""Evaluation: window outputs over whole examples → task decoding → metrics, figures, results.
+"""Streamed evaluation: chunks of one example → model → task.combine → per-example statistics →
+calibration, metrics and figures over the split.
 
-Windows of many examples are packed into fixed-size batches (one compiled shape); every process
-reads every example and feeds its rows of each global batch, and outputs come back replicated, so
-all processes compute identical metrics (process 0 writes them).
+Chunks of consecutive examples are packed into fixed-size batches (one compiled shape); every
+process reads every example and feeds its rows of each global batch, and outputs come back
+replicated, so all processes compute identical metrics (process 0 writes them). Host memory is
+bounded by the examples whose chunks are in flight plus the tasks' compact statistics.
 """
 
 from __future__ import annotations
 
 import collections
-import logging
-import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import jax
 import numpy as np
 
-from instrax import plots
 from instrax.data import pipeline
+from instrax.errors import UserError
 from instrax.experiment import Experiment
-from instrax.train import progress, sharding, writers
+from instrax.train import progress, sharding
 
 
-def window_outputs(exp: Experiment, state, inputs: Iterable[np.ndarray], batch_size: int,
-                   total: int | None = None, desc: str = "eval") -> Iterator[np.ndarray]:
-  """Yields the model outputs (n_windows, ...) of each item of `inputs` (n_windows, *shape).
+class NonFiniteOutputError(UserError):
+  """The model produced NaN/Inf for an evaluation example."""
 
-  Windows of consecutive items are packed into full batches of `batch_size` (the last one
-  zero-padded), so the predict step compiles once.
+
+def as_inputs(exp: Experiment, chunks: Any) -> dict[str, np.ndarray]:
+  """A task's chunk inputs (lone array or dict) → dict by input name, in the declared dtypes."""
+  spec = exp.input_spec
+  if not isinstance(chunks, dict):
+    if len(spec) != 1:
+      raise ValueError(f"eval_inputs gave one array but the task declares inputs {list(spec)}")
+    chunks = {next(iter(spec)): chunks}
+  missing = set(spec) - set(chunks)
+  if missing:
+    raise ValueError(f"eval_inputs is missing model inputs {sorted(missing)}")
+  return {k: np.asarray(chunks[k], spec[k].dtype) for k in spec}
+
+
+def _leading(tree: Any) -> int:
+  return int(jax.tree.leaves(tree)[0].shape[0])
+
+
+def _concat(trees: list[Any]) -> Any:
+  return trees[0] if len(trees) == 1 else jax.tree.map(lambda *xs: np.concatenate(xs), *trees)
+
+
+def _slice(tree: Any, start: int, stop: int | None) -> Any:
+  return jax.tree.map(lambda x: x[start:stop], tree)
+
+
+def chunk_outputs(exp: Experiment, state, items: Iterable[Any], batch_size: int,
+                  total: int | None = None, desc: str = "eval") -> Iterator[Any]:
+  """Yields the model outputs (pytree, leading n_chunks axis, float32) of each item of `items`.
+
+  Each item is a task's `eval_inputs` (array or dict, leading n_chunks axis ≥ 1). Chunks of
+  consecutive items are packed into full batches of `batch_size` (the last one zero-padded), so
+  the predict step compiles once.
   """
   batch_size = max(batch_size - batch_size % exp.mesh.size, exp.mesh.size)
-  counts: collections.deque[int] = collections.deque()  # windows of items not yet yielded
-  waiting: list[np.ndarray] = []  # windows not yet run
+  counts: collections.deque[int] = collections.deque()  # chunks of items not yet yielded
+  waiting: list[dict[str, np.ndarray]] = []  # chunks not yet run
   buffered = 0
-  results: list[np.ndarray] = []  # outputs not yet yielded
+  results: list[Any] = []  # outputs not yet yielded
   available = 0
   bar = progress.bar(total, desc=desc, unit="ex")
 
-  def run(windows: np.ndarray) -> np.ndarray:
-    n = windows.shape[0]
-    padded = np.zeros((batch_size, *windows.shape[1:]), windows.dtype)
-    padded[:n] = windows
-    local = padded[sharding.process_rows(batch_size)]
-    return np.asarray(exp.predict_step(state, sharding.to_global(local, exp.mesh)))[:n]
+  def run(chunks: dict[str, np.ndarray]) -> Any:
+    n = _leading(chunks)
+    padded = jax.tree.map(
+        lambda x: np.concatenate([x, np.zeros((batch_size - n, *x.shape[1:]), x.dtype)]), chunks)
+    local = _slice(padded, sharding.process_rows(batch_size).start,
+                   sharding.process_rows(batch_size).stop)
+    out = exp.predict_step(state, sharding.to_global(local, exp.mesh))
+    return jax.tree.map(lambda x: np.asarray(x)[:n], out)
 
   def run_full_batches(final: bool) -> None:
     nonlocal waiting, buffered, available
     if buffered < batch_size and not (final and buffered):
       return
-    stack = np.concatenate(waiting)
-    while len(stack) >= batch_size or (final and len(stack)):
-      results.append(run(stack[:batch_size]))
-      available += len(results[-1])
-      stack = stack[batch_size:]
-    waiting, buffered = ([stack] if len(stack) else []), len(stack)
+    stack = _concat(waiting)
+    while _leading(stack) >= batch_size or (final and _leading(stack)):
+      results.append(run(_slice(stack, 0, batch_size)))
+      available += _leading(results[-1])
+      stack = _slice(stack, batch_size, None)
+    left = _leading(stack)
+    waiting, buffered = ([stack] if left else []), left
 
-  def emit() -> Iterator[np.ndarray]:
+  def emit() -> Iterator[Any]:
     nonlocal results, available
     while counts and available >= counts[0]:
-      merged, n = np.concatenate(results), counts.popleft()
-      results, available = [merged[n:]], available - n
+      merged, n = _concat(results), counts.popleft()
+      results, available = [_slice(merged, n, None)], available - n
       bar.update(1)
-      yield merged[:n]
+      yield _slice(merged, 0, n)
 
-  for windows in inputs:
-    windows = np.asarray(windows, np.float32)
-    counts.append(len(windows))
-    waiting.append(windows)
-    buffered += len(windows)
+  for item in items:
+    chunks = as_inputs(exp, item)
+    n = _leading(chunks)
+    if n < 1:
+      raise ValueError("eval_inputs gave no chunks for an example")
+    counts.append(n)
+    waiting.append(chunks)
+    buffered += n
     run_full_batches(final=False)
     yield from emit()
   run_full_batches(final=True)
@@ -74,68 +111,78 @@ def window_outputs(exp: Experiment, state, inputs: Iterable[np.ndarray], batch_s
   bar.close()
 
 
-def predict_split(exp: Experiment, state, source, max_examples: int = 0,
-                  desc: str = "eval") -> tuple[list[np.ndarray], list[Any]]:
-  """Window outputs and references of every example of a split."""
-  references: list[Any] = []
+def check_finite(outputs: Any, example: dict[str, Any]) -> None:
+  """Raises NonFiniteOutputError naming the example when any model output is NaN/Inf."""
+  for leaf in jax.tree.leaves(outputs):
+    if not np.all(np.isfinite(leaf)):
+      name = example.get("id", b"?")
+      name = name.decode() if isinstance(name, bytes) else str(name)
+      raise NonFiniteOutputError(
+          f"the model's output for example {name!r} is not finite (NaN/Inf); its metrics would "
+          "be meaningless. Check the checkpoint (train.on_nonfinite), the input audio and "
+          "train.compute_dtype.")
+
+
+def example_results(exp: Experiment, state, examples: Iterable[dict[str, Any]],
+                    total: int | None = None, desc: str = "eval"
+                    ) -> Iterator[tuple[dict[str, Any], Any]]:
+  """Yields (example, combined output) for each example, streaming: only the examples whose
+  chunks are in flight are held."""
+  pending: collections.deque[dict[str, Any]] = collections.deque()
 
   def inputs():
-    for example in pipeline.eval_examples(source, max_examples):
-      references.append(exp.task.reference(example))
+    for example in examples:
+      pending.append(example)
       yield exp.task.eval_inputs(example)
 
+  for outputs in chunk_outputs(exp, state, inputs(), exp.config.eval.batch_size, total, desc):
+    example = pending.popleft()
+    check_finite(outputs, example)
+    yield example, exp.task.combine(outputs, example)
+
+
+def split_stats(exp: Experiment, state, source, max_examples: int = 0,
+                desc: str = "eval") -> list[Any]:
+  """The task's per-example statistics of every example of a split, in order."""
   n = len(source) if not max_examples else min(max_examples, len(source))
-  outputs = list(window_outputs(exp, state, inputs(), exp.config.eval.batch_size, n, desc))
-  return outputs, references
+  return [exp.task.example_stats(combined, example) for example, combined in example_results(
+      exp, state, pipeline.eval_examples(source, max_examples), n, desc)]
+
+
+def score(exp: Experiment, stats: list[Any], calibration: dict[str, Any],
+          split: str) -> dict[str, float]:
+  """A split's metrics as flat "split/name" numbers."""
+  return {f"{split}/{k}": v for k, v in exp.task.metrics(stats, calibration).items()}
 
 
 def evaluate(exp: Experiment, state, dataset, *, calibration: dict[str, Any] | None = None,
-             splits: tuple[str, str] | None = None) -> tuple[dict[str, float], dict[str, Any],
-                                                              dict[str, Any]]:
-  """Calibrates on the eval split, scores the eval and test splits.
+             splits: tuple[str, str] | None = None, oracle: bool = False
+             ) -> tuple[dict[str, float], dict[str, Any], dict[str, Any]]:
+  """Calibrates on the eval split (unless `calibration` is given), scores eval and test splits.
 
-  Returns (flat metrics "split/name", calibration, figures of the test split).
+  With `oracle`, the test split is also scored with decoding parameters tuned on the test split
+  itself ("test/oracle/…"), as papers that pick thresholds on the test set report; never the
+  headline. Returns (flat metrics "split/name", calibration, outputs for `report`: figures and
+  audio of the test split).
   """
   cfg = exp.config
   eval_split, test_split = splits or (cfg.dataset.eval_split, cfg.dataset.test_split)
   results: dict[str, float] = {}
-  figures: dict[str, Any] = {}
-  val_out, val_ref = predict_split(exp, state, dataset.source(eval_split, exp.task.features()),
-                                   cfg.eval.max_examples, desc=eval_split)
+  extras: dict[str, Any] = {"figures": {}, "audio": {}}
+  val = split_stats(exp, state, dataset.source(eval_split, exp.task.features()),
+                    cfg.eval.max_examples, desc=eval_split)
   if calibration is None:
-    calibration = exp.task.calibrate(val_out, val_ref)
-  for k, v in exp.task.metrics(val_out, val_ref, calibration).items():
-    results[f"{eval_split}/{k}"] = v
-  if test_split and test_split in dataset.builder.info.splits:
-    out, ref = predict_split(exp, state, dataset.source(test_split, exp.task.features()),
-                             cfg.eval.max_examples, desc=test_split)
-    for k, v in exp.task.metrics(out, ref, calibration).items():
-      results[f"{test_split}/{k}"] = v
-    figures = exp.task.summaries(out, ref, calibration)
-  return results, calibration, figures
-
-
-def report(workdir: str, step: int, results: dict[str, float], calibration: dict[str, Any],
-           figures: dict[str, Any], writer: writers.MetricWriter | None = None,
-           reference: dict[str, float] | None = None, per_class: str = "") -> str:
-  """Writes results.json/.csv, calibration.json, plots/*.png; logs to TensorBoard; returns text."""
-  writers.write_json(os.path.join(workdir, "results.json"), {"step": step, **results})
-  writers.write_csv_row(os.path.join(workdir, "results.csv"),
-                        {"workdir": workdir, "step": step, **results})
-  writers.write_json(os.path.join(workdir, "calibration.json"), calibration)
-  images = {}
-  for name, fig in figures.items():
-    plots.save_figure(fig, os.path.join(workdir, "plots", f"{name}.png"))
-    images[f"test/{name}"] = plots.figure_to_array(fig)
-  if writer is not None:
-    writer.scalars(step, results)
-    writer.images(step, images)
-  headline = {k: v for k, v in results.items() if "/" in k and k.split("/", 1)[1].count("/") == 0}
-  table = writers.format_table(f"Evaluation at step {step}", headline)
-  if per_class:
-    table += "\n\nPer class (test split):\n" + per_class
-  if reference:
-    table += "\n\nPublished reference numbers (real dataset):\n" + "\n".join(
-        f"  {k}: {v}" for k, v in reference.items())
-  logging.info("results written to %s", os.path.join(workdir, "results.json"))
-  return table
+    calibration = exp.task.calibrate(val)
+  results |= score(exp, val, calibration, eval_split)
+  del val
+  if test_split:
+    test = split_stats(exp, state, dataset.source(test_split, exp.task.features()),
+                       cfg.eval.max_examples, desc=test_split)
+    results |= score(exp, test, calibration, test_split)
+    if oracle:
+      oracle_cal = exp.task.calibrate(test)
+      if oracle_cal:
+        results |= score(exp, test, oracle_cal, f"{test_split}/oracle")
+    extras["figures"] = exp.task.summaries(test, calibration)
+    extras["audio"] = exp.task.audio_summaries(test, calibration)
+  return results, calibration, extras

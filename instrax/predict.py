@@ -1,16 +1,22 @@
-"""Runs a trained model on audio files: `python -m instrax.predict --workdir=RUN FILE...`.
+"""Runs a trained model on your inputs: `python -m instrax.predict [--workdir=RUN] FILE...`.
 
-Any length, sample rate and channel count, in any format libsndfile reads (wav, flac, ogg, mp3,
-...): each file is decoded, resampled and down/up-mixed to what the model was trained on, then
-evaluated window by window exactly as in evaluation. A file that cannot be read gets an error
-line; the other files are still processed.
+Every task predicts: instrument recognition and tagging (a table/JSON/CSV of classes and scores),
+and the tasks that write files of their own (MIDI + note CSV, lead timelines, separated stems)
+write them under `--output`. Inputs of any length, rate and channel count are decoded in segments
+of `predict.segment_s` seconds (bounded memory: a 2-hour file needs no more than a 10-minute one),
+resampled and down/up-mixed to what the model was trained on, then run chunk by chunk exactly as
+in evaluation. Each input's result is written as soon as it is done, so a crash on file 9 keeps
+files 1–8. A file that cannot be read gets an error line and the others are still processed; the
+exit code is 1 when any input failed.
+
+Which model: `--workdir=RUN` (a run directory made by launch.py), or `--model=NAME` for a model
+shipped with instrax (see `shipped/`); with neither, the shipped instrument model.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import io as stdio
 import json
 import logging
 import os
@@ -20,97 +26,215 @@ from typing import Any
 
 from instrax.errors import UserError
 
+SHIPPED_ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                            "shipped")
+DEFAULT_MODEL = "instruments"
+FORMATS = {".json": "json", ".csv": "csv", ".txt": "table", ".jsonl": "json"}
 
-def predict_files(workdir: str, files: list[str], checkpoint: str = "latest",
-                  ) -> Iterator[dict[str, Any]]:
-  """Yields {"file", "prediction"} or {"file", "error"} per file, in order."""
-  import json as _json
 
-  import numpy as np
+def shipped_workdir(name: str) -> str:
+  """The run directory of shipped model `name`; UserError listing the shipped ones if absent."""
+  path = os.path.join(SHIPPED_ROOT, name)
+  if not os.path.exists(os.path.join(path, "config.json")):
+    have = sorted(d for d in os.listdir(SHIPPED_ROOT)
+                  if os.path.exists(os.path.join(SHIPPED_ROOT, d, "config.json"))
+                  ) if os.path.isdir(SHIPPED_ROOT) else []
+    raise UserError(f"no shipped model {name!r} in {SHIPPED_ROOT} (shipped: "
+                    f"{', '.join(have) or 'none'}); pass --workdir=RUN to use a run you trained.")
+  return path
 
-  from instrax import evaluate, main
-  from instrax.audio import io
+
+class Predictor:
+  """A restored run: its Experiment, state, checkpoint step and calibration."""
+
+  def __init__(self, workdir: str, checkpoint: str = "latest"):
+    from instrax import main, records
+    from instrax.experiment import Experiment
+
+    self.workdir = workdir
+    self.config, self.data_format = main.load_workdir_config(workdir)
+    self.exp = Experiment(self.config, self.data_format)
+    self.state, self.step = main.restore_state(self.exp, workdir, checkpoint)
+    calibration = records.load_calibration(workdir, self.step)
+    if calibration is None:
+      logging.warning("no calibration stored for step %d of %s: using the task's default "
+                      "decoding (run `python launch.py --workdir=%s --mode=eval "
+                      "--checkpoint=%d` to tune it on validation)", self.step, workdir, workdir,
+                      self.step)
+      calibration = {}
+    self.calibration = calibration
+
+  def predict_file(self, path: str) -> dict[str, Any]:
+    """The task's prediction for one input (decoded segment by segment)."""
+    from instrax import evaluate
+
+    task, fmt = self.exp.task, self.data_format
+    segment_s = float(self.config.get("predict", {}).get("segment_s", 600.0))
+    parts, duration = [], 0.0
+
+    def examples() -> Iterator[dict[str, Any]]:
+      nonlocal duration
+      for start_s, example in task.predict_inputs(path, fmt.sample_rate, fmt.channels, segment_s):
+        parts.append([start_s, None])
+        duration = max(duration, start_s + _seconds(example, fmt.sample_rate))
+        yield example
+
+    for i, (_, combined) in enumerate(evaluate.example_results(
+        self.exp, self.state, examples(), desc=os.path.basename(path))):
+      parts[i][1] = combined
+    prediction = task.merge_predictions([(s, c) for s, c in parts], self.calibration)
+    return {"file": path, "status": "ok", "duration_s": round(duration, 3),
+            "prediction": prediction}
+
+
+def _seconds(example: dict[str, Any], sample_rate: int) -> float:
+  audio = example.get("audio")
+  return 0.0 if audio is None else len(audio) / sample_rate
+
+
+def predict_files(predictor: Predictor, files: list[str]) -> Iterator[dict[str, Any]]:
+  """Yields one result per input, in order: {"file", "status": "ok", "prediction", ...} or
+  {"file", "status": "error", "error"}."""
   from instrax.errors import AudioDecodeError
-  from instrax.experiment import Experiment
-
-  config, data_format = main.load_workdir_config(workdir)
-  exp = Experiment(config, data_format)
-  state, _ = main.restore_state(exp, workdir, checkpoint)
-  calibration_path = os.path.join(workdir, "calibration.json")
-  calibration = {}
-  if os.path.exists(calibration_path):
-    with open(calibration_path) as f:
-      calibration = _json.load(f)
 
   for path in files:
     try:
-      audio, _ = io.load(path, data_format.sample_rate, data_format.channels)
+      yield predictor.predict_file(path)
     except AudioDecodeError as e:
-      yield {"file": path, "error": e.reason}
-      continue
-    windows = exp.task.eval_inputs({"audio": io.to_pcm16(audio).T})
-    outputs = next(evaluate.window_outputs(exp, state, [windows], config.eval.batch_size,
-                                           desc=os.path.basename(path)))
-    pred = exp.task.predict(np.asarray(outputs), calibration)
-    yield {"file": path, "duration_s": round(audio.shape[1] / data_format.sample_rate, 3),
-           "prediction": pred}
+      yield {"file": path, "status": "error", "error": e.reason}
+    except UserError as e:
+      yield {"file": path, "status": "error", "error": str(e)}
 
 
-def format_results(results: list[dict[str, Any]], fmt: str) -> str:
-  """Renders results as a table, JSON or CSV text."""
+class ResultWriter:
+  """Writes results as they come: a table to stdout, or a .json/.csv/.txt file (or folder).
+
+  The file is rewritten completely after each input (atomically), so what is on disk is always a
+  complete, valid file holding every input finished so far.
+  """
+
+  def __init__(self, output: str | None, fmt: str | None, class_names: tuple[str, ...],
+               run: dict[str, Any], overwrite: bool):
+    self.results: list[dict[str, Any]] = []
+    self.class_names, self.run = class_names, run
+    self.path, self.dir = None, None
+    if output is None:
+      self.fmt = fmt or "table"
+      return
+    suffix = os.path.splitext(output)[1].lower()
+    if suffix in FORMATS:
+      self.path, self.fmt = output, FORMATS[suffix]
+      if fmt and fmt != self.fmt:
+        raise UserError(f"--format={fmt} contradicts --output={output} (a {self.fmt} file)")
+      self.dir = os.path.dirname(os.path.abspath(output))
+    else:
+      if os.path.exists(output) and not os.path.isdir(output):
+        raise UserError(f"--output={output} is an existing file without a .json/.csv/.txt "
+                        "suffix; give a folder, or a file name ending in .json, .csv or .txt")
+      self.fmt = fmt or "table"
+      self.dir = output
+      ext = {"table": "txt"}.get(self.fmt, self.fmt)
+      self.path = os.path.join(output, f"predictions.{ext}")
+    if os.path.exists(self.path) and not overwrite:
+      raise UserError(f"{self.path} already exists; pass --overwrite to replace it, or choose "
+                      "another --output")
+    os.makedirs(self.dir, exist_ok=True)
+
+  def add(self, result: dict[str, Any]) -> None:
+    self.results.append(result)
+    if self.path is None:
+      print(format_results([result], self.fmt, self.class_names, self.run,
+                           header=len(self.results) == 1), flush=True)
+      return
+    text = format_results(self.results, self.fmt, self.class_names, self.run)
+    tmp = f"{self.path}.tmp"
+    with open(tmp, "w", newline="") as f:
+      f.write(text.rstrip("\n") + "\n")
+    os.replace(tmp, self.path)
+
+
+def format_results(results: list[dict[str, Any]], fmt: str, class_names: tuple[str, ...] = (),
+                   run: dict[str, Any] | None = None, header: bool = True) -> str:
+  """Results as a table, JSON ({"run": ..., "results": [...]}) or CSV (one column per class)."""
   if fmt == "json":
-    return json.dumps(results, indent=2)
+    return json.dumps({"run": run or {}, "results": results}, indent=2)
+  if fmt == "csv":
+    import io as stdio
+
+    buf = stdio.StringIO()
+    writer = csv.writer(buf)
+    if header:
+      writer.writerow(["file", "status", "error", "labels", "label_names", *class_names])
+    for r in results:
+      pred = r.get("prediction", {})
+      scores = pred.get("scores", {})
+      labels = pred.get("instruments", pred.get("labels", []))
+      names = pred.get("names", {})
+      writer.writerow([r["file"], r["status"], r.get("error", ""), " ".join(labels),
+                       "; ".join(names.get(x, x) for x in labels),
+                       *(f"{scores[c]:.6f}" if c in scores else "" for c in class_names)])
+    return buf.getvalue()
   rows = []
   for r in results:
-    if "error" in r:
-      rows.append((r["file"], "ERROR", r["error"]))
+    if r["status"] != "ok":
+      rows.append((r["file"], r["status"].upper(), r.get("error", "")))
       continue
     pred = r["prediction"]
     scores = pred.get("scores", {})
-    labels = pred.get("instruments", [])
+    labels = pred.get("instruments", pred.get("labels", []))
     detail = " ".join(f"{k}={v:.3f}" for k, v in sorted(scores.items(), key=lambda kv: -kv[1]))
+    detail = detail or pred.get("summary", "")
     rows.append((r["file"], ",".join(labels) or "-", detail))
-  if fmt == "csv":
-    buf = stdio.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(["file", "instruments", "scores_or_error"])
-    writer.writerows(rows)
-    return buf.getvalue()
   width = max((len(os.path.basename(r[0])) for r in rows), default=4)
-  lines = [f"{'file':<{width}}  {'instruments':<24}  scores (or error)"]
+  lines = [f"{'file':<{width}}  {'prediction':<24}  detail (or error)"] if header else []
   lines += [f"{os.path.basename(f):<{width}}  {labels:<24}  {detail}" for f, labels, detail in rows]
   return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-  parser = argparse.ArgumentParser(prog="python -m instrax.predict", description=__doc__)
-  parser.add_argument("files", nargs="+", help="audio files")
-  parser.add_argument("--workdir", required=True, help="a run directory made by launch.py")
+  parser = argparse.ArgumentParser(prog="python -m instrax.predict", description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument("inputs", nargs="+", help="audio files (or stem folders, for lead)")
+  parser.add_argument("--workdir", default=None, help="a run directory made by launch.py")
+  parser.add_argument("--model", default=None,
+                      help=f"a shipped model by name (default without --workdir: {DEFAULT_MODEL})")
   parser.add_argument("--checkpoint", default="latest", help="latest, best or a step number")
-  parser.add_argument("--format", choices=("table", "json", "csv"), default="table")
+  parser.add_argument("--format", choices=("table", "json", "csv"), default=None,
+                      help="output format (default: from --output's suffix, else table)")
   parser.add_argument("--output", default=None,
-                      help="folder to write predictions.<format> into (else: stdout)")
+                      help="a folder (predictions.<format> and the task's files go there) or a "
+                           ".json/.csv/.txt file; default: stdout")
+  parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
   args = parser.parse_args(argv)
   logging.getLogger().setLevel(logging.WARNING)
   try:
-    results = list(predict_files(args.workdir, args.files, args.checkpoint))
+    if args.workdir and args.model:
+      raise UserError("give --workdir or --model, not both")
+    workdir = args.workdir or shipped_workdir(args.model or DEFAULT_MODEL)
+    predictor = Predictor(workdir, args.checkpoint)
+    task = predictor.exp.task
+    run = {"workdir": workdir, "model": args.model, "checkpoint": args.checkpoint,
+           "step": predictor.step, "task": predictor.config.task.name,
+           "calibration": predictor.calibration}
+    out = ResultWriter(args.output, args.format, tuple(task.class_names), run, args.overwrite)
   except UserError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
-  text = format_results(results, args.format)
-  if args.output:
-    os.makedirs(args.output, exist_ok=True)
-    ext = {"table": "txt"}.get(args.format, args.format)
-    path = os.path.join(args.output, f"predictions.{ext}")
-    with open(path, "w") as f:
-      f.write(text.rstrip("\n") + "\n")
-    print(f"wrote {path}")
-  else:
-    print(text)
-  failed = sum("error" in r for r in results)
-  if failed:
-    print(f"{failed} of {len(results)} file(s) could not be read", file=sys.stderr)
-  return 1 if failed == len(results) else 0
+  failed = 0
+  for result in predict_files(predictor, args.inputs):
+    if result["status"] == "ok" and out.dir:
+      stem = os.path.splitext(os.path.basename(result["file"].rstrip("/")))[0]
+      result["files"] = task.write_prediction(result["prediction"], stem, out.dir)
+    failed += result["status"] == "error"
+    if result["status"] == "error":
+      print(f"error: {result['file']}: {result['error']}", file=sys.stderr)
+    out.add(result)
+  if out.path:
+    print(f"wrote {out.path}")
+  total = len(out.results)
+  print(f"{total - failed} of {total} input(s) predicted" + (f", {failed} failed" if failed
+                                                              else ""), file=sys.stderr)
+  return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
-"""Flax models, each registered by name in `MODELS`; `build_model(name, num_classes, **fields)`.
+"""Flax models, each registered by name in `MODELS`; `build_model(name, **fields)`.
 
-Every model maps features (B, C, F, T) — batch, audio channels, mel bins, frames — to float32
+The clip classifiers map features (B, C, F, T) — batch, audio channels, mel bins, frames — to
 logits (B, num_classes) via `model.apply(variables, x, train=...)`; `vggish_mlp` takes (B, 10, 128).
+A model of a task with several inputs takes their dict, and may return a dict of named heads
+(see instrax/tasks/base.py).
 """
 
 from instrax.models import (  # noqa: F401  (imported so that the models register)

@@ -37,8 +37,11 @@ def _normalise(name: str, key: str, value: Any) -> Any:
   return value
 
 
-def build_model(name: str, num_classes: int, **kwargs: Any) -> nn.Module:
-  """Builds registered model `name`; an unknown keyword is a ConfigError listing the valid ones."""
+def build_model(name: str, num_classes: int | None = None, **kwargs: Any) -> nn.Module:
+  """Builds registered model `name` from its fields (the task's `model_kwargs` and config.model;
+  `num_classes` for classifiers); an unknown keyword is a ConfigError listing the valid ones."""
+  if num_classes is not None:
+    kwargs["num_classes"] = num_classes
   accepted = model_fields(name)
   unknown = sorted(set(kwargs) - set(accepted))
   if unknown:
@@ -46,4 +49,4 @@ def build_model(name: str, num_classes: int, **kwargs: Any) -> nn.Module:
         f"model {name!r} does not accept {', '.join(unknown)}; "
         f"its fields are: {', '.join(k for k in accepted if k != 'num_classes')}.")
   fields = {k: _normalise(name, k, v) for k, v in kwargs.items()}
-  return build(MODELS, name, num_classes=num_classes, **fields)
+  return build(MODELS, name, **fields)

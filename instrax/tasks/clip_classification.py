@@ -21,7 +21,7 @@ from instrax.data import transforms, vocabularies
 from instrax.errors import ConfigError
 from instrax.metrics import classification, ranking, thresholds
 from instrax.tasks import aggregation
-from instrax.tasks.base import TASKS, Example, Task
+from instrax.tasks.base import TASKS, Example, Task, unzip_stats
 
 THRESHOLD_GRID = tuple(np.round(np.arange(0.05, 0.951, 0.025), 3))
 
@@ -100,8 +100,12 @@ class ClipClassification(Task):
       return self.threshold
     return calibration.get(f"threshold/{name}")
 
-  def calibrate(self, outputs: list[np.ndarray], references: list[Any]) -> dict[str, Any]:
+  def target_spec(self) -> jax.ShapeDtypeStruct:
+    return jax.ShapeDtypeStruct((1, self.num_outputs), jnp.float32)
+
+  def calibrate(self, stats: list[Any]) -> dict[str, Any]:
     """Per strategy with a score threshold: the one with the best validation micro F1."""
+    outputs, references = unzip_stats(stats)
     y_true = np.stack(references)
     calibration: dict[str, Any] = {}
     for name in dict.fromkeys((self.aggregation, *self.compare_aggregations)):
@@ -128,9 +132,15 @@ class ClipClassification(Task):
     return out | {f"{k}/{n}": float(v) for k in ("precision", "recall", "f1")
                   for n, v in zip(self.class_names, prf[k])}
 
-  def metrics(self, outputs: list[np.ndarray], references: list[Any],
-              calibration: dict[str, Any]) -> dict[str, float]:
+  def metric_names(self) -> tuple[str, ...]:
+    base = ("micro_precision", "micro_recall", "micro_f1", "macro_precision", "macro_recall",
+            "macro_f1", "lrap")
+    return base + tuple(f"{n}/{k}" for n in self.compare_aggregations if n != self.aggregation
+                        for k in ("micro_f1", "macro_f1"))
+
+  def metrics(self, stats: list[Any], calibration: dict[str, Any]) -> dict[str, float]:
     """Headline metrics of `aggregation`, then the compared strategies prefixed by name."""
+    outputs, references = unzip_stats(stats)
     y_true = np.stack(references)
     out = self._scores(self.aggregation, y_true, outputs, calibration)
     for name in self.compare_aggregations:
@@ -154,8 +164,8 @@ class ClipClassification(Task):
                 f"{metrics['macro_f1']:6.3f}")
     return "\n".join(rows)
 
-  def summaries(self, outputs: list[np.ndarray], references: list[Any],
-                calibration: dict[str, Any]) -> dict[str, Any]:
+  def summaries(self, stats: list[Any], calibration: dict[str, Any]) -> dict[str, Any]:
+    outputs, references = unzip_stats(stats)
     y_true = np.stack(references)
     y_pred, _ = self._aggregate(outputs, self.aggregation,
                                 self._threshold(self.aggregation, calibration))

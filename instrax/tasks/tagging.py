@@ -28,7 +28,7 @@ from instrax.data import transforms, vocabularies
 from instrax.errors import ConfigError
 from instrax.metrics import classification, ranking, thresholds
 from instrax.tasks import aggregation
-from instrax.tasks.base import TASKS, Example, Task
+from instrax.tasks.base import TASKS, Example, Task, unzip_stats
 
 INPUTS = ("audio", "vggish")
 POOLINGS = ("mean", "max")
@@ -164,8 +164,12 @@ class Tagging(Task):
     p = aggregation.sigmoid(np.asarray(outputs, np.float64).reshape(-1, self.num_outputs))
     return p.mean(0) if self.window_pooling == "mean" else p.max(0)
 
-  def _scores(self, outputs: list[np.ndarray], references: list[Any]):
+  def target_spec(self) -> jax.ShapeDtypeStruct:
+    return jax.ShapeDtypeStruct((1, self.num_outputs), jnp.float32)
+
+  def _scores(self, stats: list[Any]):
     """(labels (N, C) bool, mask (N, C) bool, probabilities (N, C))."""
+    outputs, references = unzip_stats(stats)
     if not outputs:
       raise ValueError("no clips to score")
     labels = np.stack([r["labels"] for r in references])
@@ -179,19 +183,22 @@ class Tagging(Task):
       return np.full(self.num_outputs, self.fixed_threshold)
     return np.asarray([tuned.get(n, self.fixed_threshold) for n in self.class_names])
 
-  def calibrate(self, outputs: list[np.ndarray], references: list[Any]) -> dict[str, Any]:
+  def calibrate(self, stats: list[Any]) -> dict[str, Any]:
     if self.threshold_mode == "fixed":
       return {}
-    labels, mask, scores = self._scores(outputs, references)
+    labels, mask, scores = self._scores(stats)
     tuned = thresholds.tune_thresholds(labels, scores, mask)
     untuned = ~np.any(labels & mask, axis=0)  # no observed positive: nothing to tune on
     tuned[untuned] = self.fixed_threshold
     return {"thresholds": {n: float(t) for n, t in zip(self.class_names, tuned)},
             "untuned": [n for n, u in zip(self.class_names, untuned) if u]}
 
-  def metrics(self, outputs: list[np.ndarray], references: list[Any],
-              calibration: dict[str, Any]) -> dict[str, float]:
-    labels, mask, scores = self._scores(outputs, references)
+  def metric_names(self) -> tuple[str, ...]:
+    return ("map", "map_classes", "roc_auc", "lrap", "observed_fraction",
+            *(f"{a}_{k}" for a in ("macro", "micro") for k in ("f1", "precision", "recall")))
+
+  def metrics(self, stats: list[Any], calibration: dict[str, Any]) -> dict[str, float]:
+    labels, mask, scores = self._scores(stats)
     map_, ap = _observed_classes(ranking.mean_average_precision, labels, scores, mask)
     out = {"map": map_, "map_classes": float(np.isfinite(ap).sum()),
            "roc_auc": _observed_classes(ranking.roc_auc, labels, scores, mask)[0],
@@ -210,9 +217,8 @@ class Tagging(Task):
         out[f"ap/{name}"] = a
     return {k: float(v) for k, v in out.items()}
 
-  def summaries(self, outputs: list[np.ndarray], references: list[Any],
-                calibration: dict[str, Any]) -> dict[str, Any]:
-    labels, mask, scores = self._scores(outputs, references)
+  def summaries(self, stats: list[Any], calibration: dict[str, Any]) -> dict[str, Any]:
+    labels, mask, scores = self._scores(stats)
     _, ap = _observed_classes(ranking.mean_average_precision, labels, scores, mask)
     cols = np.flatnonzero(mask.any(0))  # the classes annotated in this split, as in `metrics`
     curves = [(np.ones(1), np.zeros(1), np.zeros(0))] * self.num_outputs  # unobserved: no curve

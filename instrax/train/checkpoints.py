@@ -113,7 +113,11 @@ class Checkpointer:
         raise CheckpointError(f"No checkpoint in {self.directory} records {self.best_metric!r}; "
                               f"use --checkpoint=latest or one of {steps}.")
       return step
-    step = int(which)
+    try:
+      step = int(which)
+    except ValueError:
+      raise CheckpointError(f"--checkpoint={which!r}: use latest, best or a step number (have "
+                            f"{steps}).") from None
     if step not in steps:
       raise CheckpointError(f"No checkpoint at step {step} in {self.directory}; have {steps}.")
     return step

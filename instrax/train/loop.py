@@ -21,10 +21,11 @@ import jax
 import numpy as np
 
 from instrax import evaluate as evaluate_lib
+from instrax import records
 from instrax.data import pipeline
 from instrax.errors import CheckpointError, ConfigError, UserError
 from instrax.experiment import Experiment
-from instrax.train import checkpoints, lock, progress, sharding, writers
+from instrax.train import checkpoints, lock, progress, sharding, transfer, writers
 
 NONFINITE_POLICIES = ("stop", "skip")
 
@@ -86,16 +87,23 @@ class _Stopper:
 
 
 class _Sigterm:
-  """While entered, SIGTERM sets a flag instead of killing the process (main thread only)."""
+  """While entered, SIGTERM and SIGINT (Ctrl-C) set a flag instead of killing the process (main
+  thread only): the loop checkpoints after the current step and exits. A second Ctrl-C
+  interrupts at once."""
+
+  SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
   def __enter__(self) -> _Sigterm:
-    self.received, self._old = False, None
+    self.received, self._old = False, {}
     if threading.current_thread() is threading.main_thread():
-      self._old = signal.signal(signal.SIGTERM, self._handle)
+      self._old = {sig: signal.signal(sig, self._handle) for sig in self.SIGNALS}
     return self
 
-  def _handle(self, *_) -> None:
-    logging.warning("SIGTERM: saving a checkpoint after the current step, then exiting")
+  def _handle(self, signum, frame) -> None:
+    if self.received and signum == signal.SIGINT:
+      raise KeyboardInterrupt
+    logging.warning("%s: saving a checkpoint after the current step, then exiting",
+                    signal.Signals(signum).name)
     self.received = True
 
   def agreed(self) -> bool:
@@ -107,8 +115,8 @@ class _Sigterm:
     return bool(np.max(multihost_utils.process_allgather(np.int32(self.received))))
 
   def __exit__(self, *_) -> None:
-    if self._old is not None:
-      signal.signal(signal.SIGTERM, self._old)
+    for sig, old in self._old.items():
+      signal.signal(sig, old)
 
 
 def _restore(exp: Experiment, workdir: str, abstract: Any, iterator) -> tuple[Any, dict]:
@@ -179,6 +187,8 @@ def _train(exp: Experiment, dataset, workdir: str, run_meta: dict[str, Any]):
   state, saved = _restore(exp, workdir, abstract, iterator)
   if state is None:
     state = exp.init_state()
+    if cfg.get("init") and cfg.init.get("workdir"):
+      state = transfer.initialise_from(exp, state, cfg.init.to_dict())
   step = int(state.step)
   stopper = _Stopper(t.early_stopping_patience, t.best_mode, saved.get("early_stopping"))
   log_losses: list[Any] = list(saved.get("log_window", []))
@@ -244,8 +254,9 @@ def _train(exp: Experiment, dataset, workdir: str, run_meta: dict[str, Any]):
           log_losses, last_log = [], (now, step)
         metrics = None
         if is_eval:
-          metrics, _, _ = evaluate_lib.evaluate(exp, state, dataset,
-                                                splits=(cfg.dataset.eval_split, ""))
+          metrics, calibration, _ = evaluate_lib.evaluate(exp, state, dataset,
+                                                          splits=(cfg.dataset.eval_split, ""))
+          records.save_calibration(workdir, step, calibration)
           writer.scalars(step, metrics)
           logging.info("step %d: %s", step, {k: round(v, 4) for k, v in metrics.items()
                                              if k.count("/") == 1})
@@ -258,8 +269,8 @@ def _train(exp: Experiment, dataset, workdir: str, run_meta: dict[str, Any]):
           break
         if preempted:
           ckpt.wait()
-          raise Preempted(f"Preempted (SIGTERM): checkpoint written at step {step}. Relaunch the "
-                          "same command to resume from it.")
+          raise Preempted(f"Preempted (SIGTERM/Ctrl-C): checkpoint written at step {step}. "
+                          "Relaunch the same command to resume from it.")
       check_pending()
   finally:
     bar.close()

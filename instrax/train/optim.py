@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import optax
 
+from instrax.errors import ConfigError
 from instrax.registry import Registry, build
 
 OPTIMIZERS: Registry = Registry("optimizer")
@@ -94,18 +96,77 @@ def reduce_on_plateau(learning_rate: float, num_steps: int, warmup_steps: int = 
   return constant(learning_rate, num_steps, warmup_steps)
 
 
+def _groups(param_groups: Any) -> list[tuple[re.Pattern, float]]:
+  """[[regex, lr multiplier], ...] → compiled (pattern, multiplier) pairs, checked."""
+  out = []
+  for entry in param_groups or ():
+    if len(entry) != 2:
+      raise ConfigError(f"optimizer.param_groups entries are [path regex, lr multiplier]; got "
+                        f"{entry!r}")
+    pattern, mult = entry
+    try:
+      out.append((re.compile(str(pattern)), float(mult)))
+    except re.error as e:
+      raise ConfigError(f"optimizer.param_groups: bad regex {pattern!r}: {e}") from e
+    if out[-1][1] < 0:
+      raise ConfigError(f"optimizer.param_groups: negative multiplier for {pattern!r}")
+  return out
+
+
+def group_of(path: str, groups: list[tuple[re.Pattern, float]]) -> int:
+  """Index of the first group whose regex matches the start of `path` ('module/sub/kernel');
+  len(groups) when none does (the default group, multiplier 1)."""
+  for i, (pattern, _) in enumerate(groups):
+    if pattern.match(path):
+      return i
+  return len(groups)
+
+
+def frozen_predicate(param_groups: Any):
+  """path → True when the path's group has multiplier 0 (None when no group is frozen)."""
+  groups = _groups(param_groups)
+  if not any(m == 0 for _, m in groups):
+    return None
+  return lambda path: (i := group_of(path, groups)) < len(groups) and groups[i][1] == 0
+
+
+def _grouped(make_tx, groups: list[tuple[re.Pattern, float]]) -> optax.GradientTransformation:
+  """`make_tx()` per parameter group, its updates scaled by the group's multiplier; multiplier 0
+  freezes (no update, no weight decay). Groups are matched on 'module/sub/leaf' paths."""
+  from instrax.train.step import path_name
+
+  transforms = {str(len(groups)): make_tx()}
+  for i, (_, mult) in enumerate(groups):
+    transforms[str(i)] = (optax.set_to_zero() if mult == 0
+                          else optax.chain(make_tx(), optax.scale(mult)))
+
+  def labels(params):
+    return jax.tree_util.tree_map_with_path(lambda p, _: str(group_of(path_name(p), groups)),
+                                            params)
+
+  return optax.multi_transform(transforms, labels)
+
+
 def make(optimizer: dict[str, Any], schedule: dict[str, Any], num_steps: int):
-  """(optax transformation, learning-rate schedule) from the config's two blocks."""
+  """(optax transformation, learning-rate schedule) from the config's two blocks.
+
+  `optimizer.param_groups`: [[path regex, lr multiplier], ...] — parameters whose path
+  ('module/sub/leaf', matched from its start) matches a regex get that group's multiplier (first
+  match wins; 0 freezes them); the rest train at the schedule's rate. Gradient clipping is over
+  all parameters, before the optimizer.
+  """
   opt = dict(optimizer)
   name = opt.pop("name")
   clip = opt.pop("grad_clip_norm", 0.0)
+  groups = _groups(opt.pop("param_groups", ()))
   plateau = {k[len("plateau_"):]: opt.pop(k) for k in list(opt) if k.startswith("plateau_")}
   sched = dict(schedule)
   lr_fn = build(SCHEDULES, sched.pop("name"), num_steps=num_steps, **sched)
   parts = []
   if clip:
     parts.append(optax.clip_by_global_norm(clip))
-  parts.append(build(OPTIMIZERS, name, learning_rate=lr_fn, **opt))
+  make_tx = lambda: build(OPTIMIZERS, name, learning_rate=lr_fn, **opt)
+  parts.append(_grouped(make_tx, groups) if groups else make_tx())
   if schedule["name"] == "reduce_on_plateau":
     parts.append(optax.contrib.reduce_on_plateau(**{"patience": 10, "factor": 0.5, **plateau}))
   return optax.chain(*parts), lr_fn

@@ -43,6 +43,12 @@ class MetricWriter:
     for k, img in images.items():
       self._tb.add_image(k, img, step, dataformats="HWC")
 
+  def audio(self, step: int, tag: str, audio: np.ndarray, sample_rate: int) -> None:
+    """(T,) float32 audio in [-1, 1] (e.g. separated stems)."""
+    if not self.enabled:
+      return
+    self._tb.add_audio(tag, np.clip(audio, -1.0, 1.0)[None], step, sample_rate=sample_rate)
+
   def hparams(self, hparams: dict[str, Any], metrics: dict[str, float]) -> None:
     if not self.enabled:
       return
