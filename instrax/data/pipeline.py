@@ -28,18 +28,22 @@ def local_batch_size(global_batch_size: int, process_count: int) -> int:
 
 def train_dataset(source, transform: Callable[[Example, np.random.Generator], Example], *,
                   global_batch_size: int, seed: int, process_index: int = 0,
-                  process_count: int = 1) -> grain.MapDataset:
+                  process_count: int = 1, extra_examples: int = 0) -> grain.MapDataset:
   """Infinite map dataset of this process's rows of each global batch.
 
   One global stream (shuffled per epoch, each element transformed with an rng derived from its
   global position) is cut into global batches; process i takes rows [i·b, (i+1)·b) of each. So
   the data of a run does not depend on how many processes or devices share it.
+
+  `extra_examples` > 0: multi-example transforms (e.g. remixing sources of different songs) get
+  that many more examples of the split, drawn uniformly with the element's own rng, as
+  `example["extra"]` (a list); the draw is as deterministic as the rest of the stream.
   """
   local = local_batch_size(global_batch_size, process_count)
   if len(source) == 0:
     raise ConfigError("the training split has no examples.")
   stream = (grain.MapDataset.source(source).seed(seed).shuffle().repeat(None)
-            .random_map(_RandomTransform(transform)))
+            .random_map(_RandomTransform(transform, source, extra_examples)))
   rows = _ProcessRows(stream, global_batch_size, process_index, process_count)
   return rows.batch(local, drop_remainder=True)
 
@@ -79,10 +83,15 @@ class _ProcessRows(grain.MapDataset):
 
 
 class _RandomTransform(grain.transforms.RandomMap):
-  """Adapts `fn(example, rng)` to grain's seeded random map."""
+  """Adapts `fn(example, rng)` to grain's seeded random map (with `extra` examples drawn from
+  `source` when `extra` > 0)."""
 
-  def __init__(self, fn: Callable[[Example, np.random.Generator], Example]):
-    self.fn = fn
+  def __init__(self, fn: Callable[[Example, np.random.Generator], Example], source=None,
+               extra: int = 0):
+    self.fn, self.source, self.extra = fn, source, extra
 
   def random_map(self, element: Example, rng: np.random.Generator) -> Example:
+    if self.extra:
+      picks = rng.integers(0, len(self.source), self.extra)
+      element = {**element, "extra": [self.source[int(i)] for i in picks]}
     return self.fn(element, rng)
