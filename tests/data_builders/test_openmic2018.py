@@ -325,3 +325,15 @@ def test_tampered_npz_cannot_run_code(tmp_path):
   with pytest.raises(DatasetError, match="cannot read npz"):
     layout.load_npz(path)
   assert not marker.exists()
+
+
+def test_os_metadata_files_are_ignored_and_counted(copy, tmp_path, caplog):
+  root = copy
+  ogg = layout.audio_path(root, "200001_0")
+  (ogg.parent / f"._{ogg.name}").write_bytes(b"\x00\x05\x16\x07Mac OS X" + bytes(40))
+  (root / "__MACOSX").mkdir()
+  (root / "__MACOSX" / "._openmic-2018.npz").write_bytes(b"\x00\x05\x16\x07")
+  with caplog.at_level(logging.WARNING):
+    builder = build(root.parent, tmp_path / "data")
+  assert "ignored 2 OS metadata file(s)" in caplog.text
+  assert "200001_0" in {**examples(builder, "train"), **examples(builder, "test")}
