@@ -1,24 +1,67 @@
-"""Pieces every audio builder shares: reading audio under a bad-file policy, and counting skips."""
+"""Pieces every audio builder shares: reading audio under a bad-file policy, storing it as int16
+without clipping, skipping files with no signal, ignoring OS metadata files, and counting all of
+these in the build log."""
 
 from __future__ import annotations
 
 import collections
 import logging
 import os
+import pathlib
 import re
+from typing import NamedTuple
 
 import numpy as np
 
-from instrax.audio import io
-from instrax.errors import AudioDecodeError, DatasetError
+from instrax.audio import io, level
+from instrax.errors import AudioDecodeError, DatasetError, NoSignalError
 
 SKIP, FAIL = "skip", "fail"
+
+# Files and folders operating systems leave in a tree (macOS AppleDouble `._x` twins and Finder
+# files, Windows thumbnails and recycle bin, zip's __MACOSX copies); never dataset content.
+OS_METADATA_FILES = frozenset({".DS_Store", ".localized", "Icon\r", "Thumbs.db", "ehthumbs.db",
+                               "desktop.ini"})
+OS_METADATA_DIRS = frozenset({"__MACOSX", ".Spotlight-V100", ".Trashes", ".fseventsd",
+                              ".TemporaryItems", ".DocumentRevisions-V100", "$RECYCLE.BIN",
+                              "System Volume Information"})
+
+
+def is_os_metadata(path: str | os.PathLike) -> bool:
+  """Whether `path` is an OS metadata file (`._<name>`, `.DS_Store`, `Thumbs.db`, ...) or lies in
+  an OS metadata folder (`__MACOSX`, `.Trashes`, ...)."""
+  path = pathlib.PurePath(path)
+  return (path.name.startswith("._") or path.name in OS_METADATA_FILES
+          or any(part in OS_METADATA_DIRS for part in path.parts[:-1]))
+
+
+def log_os_metadata(root: str | os.PathLike) -> int:
+  """Counts the OS metadata files under `root` (which builders ignore) and logs the count with a
+  few examples; returns the count."""
+  found = []
+  for folder, _dirs, files in os.walk(root):
+    found += [os.path.join(folder, f) for f in files if is_os_metadata(os.path.join(folder, f))]
+  if found:
+    logging.warning("ignored %d OS metadata file(s) under %s (._*, .DS_Store, __MACOSX/, ...), "
+                    "e.g. %s", len(found), root, [os.path.relpath(f, root) for f in found[:3]])
+  return len(found)
+
+
+class Stored(NamedTuple):
+  """A file's audio as stored: int16 (T, C) and the gain applied to fit it (1.0 almost always):
+  the file's samples are `io.from_pcm16(audio) / gain`."""
+
+  audio: np.ndarray
+  gain: float
 
 
 class AudioReader:
   """Reads files at a fixed rate/channel count as int16 (T, C); bad files are skipped or fatal.
 
-  The skip count and reasons are logged at the end of each split (`report`).
+  A file is bad when it does not decode (`AudioDecodeError`) or has no signal
+  (`instrax.audio.level`: digital silence, under 0.1 s, a lone click); a file beyond int16's range
+  (float audio louder than full scale) is scaled to fit, not clipped, and its gain returned. The
+  counts by kind (skipped, scaled) are logged at the end of each split (`report`).
   """
 
   def __init__(self, sample_rate: int, channels: int, on_bad_audio: str = SKIP):
@@ -29,21 +72,32 @@ class AudioReader:
     self.on_bad_audio = on_bad_audio
     self.skipped: collections.Counter[str] = collections.Counter()
     self.examples: list[str] = []
+    self.scaled: list[tuple[str, float]] = []
 
-  def read(self, path: str | os.PathLike) -> np.ndarray | None:
-    """int16 (T, C) samples, or None when the file is bad and the policy is to skip it."""
+  def read(self, path: str | os.PathLike) -> Stored | None:
+    """The file as stored, or None when it is bad and the policy is to skip it."""
     try:
       audio, _ = io.load(path, self.sample_rate, self.channels)
+      level.measure(audio, self.sample_rate).require_signal(os.fspath(path))
     except AudioDecodeError as e:
       if self.on_bad_audio == FAIL:
         raise
-      self.skipped[re.sub(r"\d+", "N", e.reason.split(" (")[0])] += 1  # count by kind
+      kind = "no signal" if isinstance(e, NoSignalError) else e.reason.split(" (")[0]
+      self.skipped[re.sub(r"\d+", "N", kind)] += 1  # count by kind
       self.examples.append(str(e))
       logging.warning("skipping bad audio: %s", e)
       return None
-    return io.to_pcm16(audio).T.copy()
+    pcm, gain = io.to_pcm16_scaled(audio)
+    if gain != 1.0:
+      self.scaled.append((os.fspath(path), gain))
+    return Stored(pcm.T.copy(), gain)
 
   def report(self, split: str) -> None:
     n = sum(self.skipped.values())
     if n:
-      logging.warning("%s: skipped %d bad audio file(s): %s", split, n, dict(self.skipped))
+      logging.warning("%s: skipped %d bad audio file(s): %s", split, n,
+                      dict(self.skipped))
+    if self.scaled:
+      logging.warning("%s: %d file(s) exceeded full scale and were stored scaled to fit int16 "
+                      "(the `gain` feature records it), e.g. %s", split, len(self.scaled),
+                      self.scaled[:3])

@@ -24,3 +24,11 @@ class AudioDecodeError(UserError):
 
 class CheckpointError(UserError):
   """A workdir holds no checkpoint, or one that does not match the configured model."""
+
+
+class NoSignalError(AudioDecodeError):
+  """An audio file decodes but holds no usable signal (`instrax.audio.level` defines it)."""
+
+
+class NonFiniteError(UserError, ValueError):
+  """Model outputs or scores hold NaN or infinite values (a diverged or broken model)."""

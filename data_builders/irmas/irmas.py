@@ -4,7 +4,10 @@ Splits: `train` and `validation` (held out from IRMAS-TrainingData by recording:
 numbered NNNN, in any instrument folder, lands on the same side; see `layout.is_validation`), and
 `test` (the three testing parts, multi-label). The validation split is left out when empty.
 Bad audio files are skipped and counted (or fatal, `on_bad_audio="fail"`); bad label files are
-always fatal, as they mean a broken extraction.
+always fatal, as they mean a broken extraction. Files with no signal (`instrax.audio.level`) are
+skipped and counted; float files beyond full scale are stored scaled to fit int16, the scaling
+kept in the `gain` feature; OS metadata files (`._x.wav`, `.DS_Store`, `__MACOSX/`) are ignored and
+counted in the log.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import ClassVar
 import numpy as np
 import tensorflow_datasets as tfds
 
-from data_builders.common import FAIL, SKIP, AudioReader
+from data_builders.common import FAIL, SKIP, AudioReader, log_os_metadata
 from data_builders.irmas import layout
 from instrax.data.vocabularies import IRMAS
 from instrax.errors import ConfigError, DatasetError
@@ -58,8 +61,11 @@ class IrmasConfig(tfds.core.BuilderConfig):
 class Irmas(tfds.core.GeneratorBasedBuilder):
   """IRMAS: 3-s single-label training excerpts and multi-label test excerpts."""
 
-  VERSION = tfds.core.Version("1.0.0")
-  RELEASE_NOTES: ClassVar[dict[str, str]] = {"1.0.0": "Initial release."}
+  VERSION = tfds.core.Version("1.1.0")
+  RELEASE_NOTES: ClassVar[dict[str, str]] = {
+      "1.0.0": "Initial release.",
+      "1.1.0": "`gain` feature (audio beyond int16 is scaled, not clipped); files with no "
+               "signal skipped; OS metadata files ignored."}
   MANUAL_DOWNLOAD_INSTRUCTIONS = INSTRUCTIONS
   BUILDER_CONFIGS: ClassVar[list[IrmasConfig]] = [
       IrmasConfig(name="default", description="44.1 kHz stereo, as the original."),
@@ -75,6 +81,7 @@ class Irmas(tfds.core.GeneratorBasedBuilder):
         features=tfds.features.FeaturesDict({
             "id": tfds.features.Text(),
             "audio": tfds.features.Tensor(shape=(None, cfg.channels), dtype=np.int16),
+            "gain": tfds.features.Tensor(shape=(), dtype=np.float32),
             "labels": tfds.features.Tensor(shape=(len(IRMAS),), dtype=np.float32),
             "genre": tfds.features.ClassLabel(names=[*layout.GENRES, layout.UNKNOWN]),
             "drums": tfds.features.ClassLabel(names=[*layout.DRUMS, layout.UNKNOWN]),
@@ -93,6 +100,7 @@ class Irmas(tfds.core.GeneratorBasedBuilder):
       problem = str(e).split(" Create it")[0]
       raise DatasetError(f"{problem} Extract IRMAS there (from {layout.SOURCE}) as:\n{_TREE}"
                          ) from e
+    log_os_metadata(manual_dir)
     training = layout.training_items(layout.find_train_dir(manual_dir))
     test = [it for part, folder in layout.find_test_parts(manual_dir).items()
             for it in layout.part_items(part, folder)]
@@ -104,12 +112,13 @@ class Irmas(tfds.core.GeneratorBasedBuilder):
     cfg = self.builder_config
     reader = AudioReader(cfg.sample_rate, cfg.channels, cfg.on_bad_audio)
     for item in items:
-      audio = reader.read(item.path)
-      if audio is None:
+      stored = reader.read(item.path)
+      if stored is None:
         continue
       yield item.id, {
           "id": item.id,
-          "audio": audio,
+          "audio": stored.audio,
+          "gain": np.float32(stored.gain),
           "labels": multi_hot(item.labels),
           "genre": item.genre,
           "drums": item.drums,

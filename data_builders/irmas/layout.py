@@ -11,6 +11,7 @@ import hashlib
 import pathlib
 import re
 
+from data_builders.common import is_os_metadata
 from instrax.data.vocabularies import IRMAS
 from instrax.errors import DatasetError
 
@@ -123,7 +124,9 @@ def find_test_parts(manual_dir: pathlib.Path) -> dict[int, pathlib.Path]:
 
 
 def _wavs(folder: pathlib.Path) -> list[pathlib.Path]:
-  return sorted(p for p in folder.iterdir() if p.suffix.lower() == ".wav" and p.is_file())
+  """The .wav files of `folder`, sorted, without OS metadata files (`._x.wav` AppleDouble)."""
+  return sorted(p for p in folder.iterdir()
+                if p.suffix.lower() == ".wav" and p.is_file() and not is_os_metadata(p))
 
 
 def training_items(train_dir: pathlib.Path) -> list[Item]:

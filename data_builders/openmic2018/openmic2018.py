@@ -13,7 +13,7 @@ from typing import ClassVar
 import numpy as np
 import tensorflow_datasets as tfds
 
-from data_builders.common import FAIL, SKIP, AudioReader
+from data_builders.common import FAIL, SKIP, AudioReader, log_os_metadata
 from data_builders.openmic2018 import layout
 from instrax.data.vocabularies import OPENMIC
 from instrax.errors import AudioDecodeError, ConfigError, DatasetError
@@ -62,9 +62,11 @@ def check_config(config: Openmic2018Config) -> None:
 class Openmic2018(tfds.core.GeneratorBasedBuilder):
   """OpenMIC-2018 with split01 train/test and an artist-disjoint validation split."""
 
-  VERSION = tfds.core.Version("1.0.0")
+  VERSION = tfds.core.Version("1.1.0")
   RELEASE_NOTES: ClassVar[dict[str, str]] = {
-      "1.0.0": "split01 train/validation/test; npz labels with the errata applied."}
+      "1.0.0": "split01 train/validation/test; npz labels with the errata applied.",
+      "1.1.0": "`gain` feature (audio beyond int16 is scaled, not clipped); files with no "
+               "signal skipped; OS metadata files ignored."}
   BUILDER_CONFIGS: ClassVar[list[Openmic2018Config]] = [
       Openmic2018Config(name="audio32k", description="32 kHz mono audio (PaSST/EfficientAT "
                         "protocol), VGGish features and labels."),
@@ -97,6 +99,7 @@ folder holding it, as the manual dir. Expected tree:
     }
     if config.with_audio:
       features["audio"] = tfds.features.Tensor(shape=(None, config.channels), dtype=np.int16)
+      features["gain"] = tfds.features.Tensor(shape=(), dtype=np.float32)
     return self.dataset_info_from_configs(
         features=tfds.features.FeaturesDict(features),
         metadata=tfds.core.MetadataDict(sample_rate=config.sample_rate,
@@ -113,6 +116,7 @@ folder holding it, as the manual dir. Expected tree:
     except (AssertionError, ValueError) as e:
       raise DatasetError(f"OpenMIC-2018 needs its extracted files in the manual dir: {e}") from e
     root = layout.find_root(manual_dir)
+    log_os_metadata(root)
     data = layout.load_labelled(root)
     splits = layout.make_splits(root, data.keys, config.validation_fraction)
     if config.with_audio:
@@ -146,12 +150,12 @@ folder holding it, as the manual dir. Expected tree:
                  "mask": data.mask[i]}
       if reader is not None:
         try:
-          audio = reader.read(layout.audio_path(root, key))
+          stored = reader.read(layout.audio_path(root, key))
         except AudioDecodeError as e:
           raise DatasetError(f"{split}: bad audio for key {key}: {e}") from e
-        if audio is None:
+        if stored is None:
           continue
-        example["audio"] = audio
+        example["audio"], example["gain"] = stored.audio, np.float32(stored.gain)
       yield key, example
     if reader is not None:
       reader.report(split)

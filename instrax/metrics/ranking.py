@@ -2,7 +2,8 @@
 
 `mask` (N, C) bool marks the observed entries (OpenMIC's partial labels): unobserved entries are
 left out, which equals scikit-learn with the mask as `sample_weight` (the PaSST OpenMIC recipe).
-Tied scores form one threshold, as in scikit-learn.
+Tied scores form one threshold, as in scikit-learn. NaN or infinite scores raise
+`NonFiniteError` (scikit-learn raises too), observed or not.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from instrax.metrics.classification import binary_labels
+from instrax.metrics.finite import finite_scores
 
 
 class ClassAverage(NamedTuple):
@@ -23,9 +25,10 @@ class ClassAverage(NamedTuple):
 
 
 def _check(y_true: np.ndarray, scores: np.ndarray, mask: np.ndarray | None):
-  """(bool labels, float64 scores, bool observed mask), all (N, C)."""
+  """(bool labels, float64 scores, bool observed mask), all (N, C); NonFiniteError on NaN/inf
+  scores."""
   y = binary_labels(y_true)
-  s = np.asarray(scores, np.float64)
+  s = finite_scores(scores)
   if y.shape != s.shape:
     raise ValueError(f"y_true {y.shape} and scores {s.shape} must both be (N, C)")
   m = np.ones(y.shape, bool) if mask is None else np.asarray(mask, bool)

@@ -11,6 +11,7 @@ import numpy as np
 
 from instrax.errors import ConfigError
 from instrax.metrics.classification import binary_labels, multilabel_prf
+from instrax.metrics.finite import finite_scores
 
 DEFAULT_THRESHOLD = 0.5
 SWEEP_METRICS = ("micro_f1", "macro_f1", "micro_precision", "micro_recall", "macro_precision",
@@ -18,8 +19,9 @@ SWEEP_METRICS = ("micro_f1", "macro_f1", "micro_precision", "micro_recall", "mac
 
 
 def apply_thresholds(scores: np.ndarray, thresholds: np.ndarray | float) -> np.ndarray:
-  """Bool predictions `scores >= thresholds` ((C,) thresholds broadcast over rows)."""
-  return np.asarray(scores) >= np.asarray(thresholds)
+  """Bool predictions `scores >= thresholds` ((C,) thresholds broadcast over rows);
+  NonFiniteError on NaN/infinite scores (NaN would silently predict nothing)."""
+  return finite_scores(scores) >= np.asarray(thresholds)
 
 
 def f1_at_thresholds(y: np.ndarray, s: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
@@ -51,10 +53,10 @@ def tune_thresholds(
 
   Candidates are `grid` if given, else the score midpoints of `_candidates` (exact optimum on the
   tuning data). Ties between candidates go to the lowest threshold. Classes without an observed
-  positive keep `DEFAULT_THRESHOLD` (0.5).
+  positive keep `DEFAULT_THRESHOLD` (0.5). NaN/infinite scores raise `NonFiniteError`.
   """
   y = binary_labels(y_true)
-  s = np.asarray(scores, np.float64)
+  s = finite_scores(scores)
   if y.shape != s.shape:
     raise ValueError(f"y_true {y.shape} and scores {s.shape} must both be (N, C)")
   m = np.ones(y.shape, bool) if mask is None else np.asarray(mask, bool)
@@ -77,7 +79,9 @@ def sweep_global_threshold(
     mask: np.ndarray | None = None,
 ) -> tuple[float, list[dict[str, float]]]:
   """One threshold for all classes: the grid value maximising `metric` (lowest on ties), and a
-  table with one row per grid value: threshold plus the micro/macro P, R, F1."""
+  table with one row per grid value: threshold plus the micro/macro P, R, F1. NaN/infinite
+  scores raise `NonFiniteError`."""
+  scores = finite_scores(scores)
   if metric not in SWEEP_METRICS:
     raise ConfigError(f"Unknown sweep metric {metric!r}. Valid: {', '.join(SWEEP_METRICS)}.")
   grid = np.sort(np.asarray(grid, np.float64).ravel())

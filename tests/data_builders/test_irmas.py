@@ -183,8 +183,13 @@ def test_mono22k_resamples(fake, tmp_path):
     frames = sf.info(fake.root / id_).frames
     assert ex["audio"].shape == (round(frames / 2), 1) and ex["audio"].dtype == np.int16
     stereo, _ = io.load(fake.root / id_)
-    expected = io.to_pcm16(io.resample(stereo.mean(0, keepdims=True), 44100, 22050)).T
-    np.testing.assert_allclose(ex["audio"], expected, atol=1)
+    mono = io.resample(stereo.mean(0, keepdims=True), 44100, 22050)
+    # Resampling a file that peaks at full scale overshoots it: scaled to fit, never clipped.
+    peak = max(float(mono.max()) * 32768 / 32767, -float(mono.min()))
+    gain = min(1.0, 1.0 / peak)
+    assert ex["gain"] == pytest.approx(gain, rel=1e-6)
+    np.testing.assert_allclose(ex["audio"], np.round(mono.T * gain * 32768), atol=1)
+    assert np.abs(io.from_pcm16(ex["audio"]).T / ex["gain"] - mono).max() <= 1 / 32768 / gain
 
 
 def test_validation_fraction_zero(fake, tmp_path):
@@ -212,3 +217,42 @@ def test_missing_manual_dir(tmp_path):
   expected = r"(?s)nowhere does not exist.*1290750.*IRMAS-TrainingData/<inst>"
   with pytest.raises(DatasetError, match=expected):
     build(tmp_path / "nowhere", tmp_path / "data")
+
+
+# --- issue #15: OS metadata files, files with no signal, float files beyond full scale ----------
+
+APPLEDOUBLE = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        " + bytes(64)
+
+
+def test_os_metadata_silence_and_loud_float(fake, tmp_path, caplog):
+  root = pathlib.Path(shutil.copytree(fake.root, tmp_path / "manual"))
+  cel = root / layout.TRAIN_DIR / "cel"
+  (cel / "._[cel][cla]0100__1.wav").write_bytes(APPLEDOUBLE)
+  (root / layout.TRAIN_DIR / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+  part1 = root / "IRMAS-TestingData-Part1" / "Part1"
+  stem = "01 - Rock & Roll (Live, 1999)-1"
+  (part1 / f"._{stem}.wav").write_bytes(APPLEDOUBLE)
+  (part1 / f"._{stem}.txt").write_bytes(APPLEDOUBLE)
+  sf.write(part1 / "silent-9.wav", np.zeros((44100, 2)), 44100, subtype="PCM_16")
+  (part1 / "silent-9.txt").write_text("pia\n")
+  t = np.arange(22050) / 44100
+  loud = np.stack([4.0 * np.sin(2 * np.pi * 440 * t), -2.0 * np.sin(2 * np.pi * 550 * t)], 1)
+  sf.write(part1 / "loud-9.wav", loud, 44100, subtype="FLOAT")
+  (part1 / "loud-9.txt").write_text("org\n")
+  with caplog.at_level(logging.WARNING):
+    builder = build(root, tmp_path / "data")
+  assert "ignored 4 OS metadata file(s)" in caplog.text
+  assert "test: skipped 2 bad audio file(s): {'no signal': 1, 'cannot decode audio': 1}" in (
+      caplog.text)
+  test = examples(builder, "test")
+  assert not any("/._" in id_ for id_ in test) and "silent-9.wav" not in " ".join(test)
+  ex = test["IRMAS-TestingData-Part1/Part1/loud-9.wav"]
+  peak = np.abs(loud.astype(np.float32)).max()  # 4.0 at t = 1/1760 s: a sample lands on it
+  assert ex["gain"] == pytest.approx(32767 / 32768 / peak, rel=1e-6)
+  assert np.abs(ex["audio"]).max() == 32767
+  restored = io.from_pcm16(ex["audio"]) / ex["gain"]
+  assert np.abs(restored - loud).max() <= 0.5 / 32768 / ex["gain"] * 1.001  # nothing clipped
+  assert all(e["gain"] == 1.0 for i, e in test.items() if "loud" not in i)
+  assert "1 file(s) exceeded full scale" in caplog.text
+  assert set(examples(builder, "train")) | set(examples(builder, "validation")) == set(
+      fake.training)

@@ -207,7 +207,7 @@ def test_missing_audio_fails_by_default_and_writes_nothing(copy, tmp_path):
   layout.audio_path(copy, "200003_5000").unlink()
   with pytest.raises(DatasetError, match=r"1 key\(s\) have no audio file, e.g. 200003_5000"):
     build(copy.parent, tmp_path / "data")
-  assert not list((tmp_path / "data").glob("openmic2018/*/1.0.0/dataset_info.json"))
+  assert not list((tmp_path / "data").glob("openmic2018/*/*/dataset_info.json"))
 
 
 def test_no_manual_dir(tmp_path):
@@ -325,3 +325,15 @@ def test_tampered_npz_cannot_run_code(tmp_path):
   with pytest.raises(DatasetError, match="cannot read npz"):
     layout.load_npz(path)
   assert not marker.exists()
+
+
+def test_os_metadata_files_are_ignored_and_counted(copy, tmp_path, caplog):
+  root = copy
+  ogg = layout.audio_path(root, "200001_0")
+  (ogg.parent / f"._{ogg.name}").write_bytes(b"\x00\x05\x16\x07Mac OS X" + bytes(40))
+  (root / "__MACOSX").mkdir()
+  (root / "__MACOSX" / "._openmic-2018.npz").write_bytes(b"\x00\x05\x16\x07")
+  with caplog.at_level(logging.WARNING):
+    builder = build(root.parent, tmp_path / "data")
+  assert "ignored 2 OS metadata file(s)" in caplog.text
+  assert "200001_0" in {**examples(builder, "train"), **examples(builder, "test")}
