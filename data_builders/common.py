@@ -1,4 +1,5 @@
-"""Pieces every audio builder shares: reading audio under a bad-file policy, and counting skips."""
+"""Pieces every audio builder shares: reading audio under a bad-file policy, counting skips, and
+warning when a build holds other item counts than the official release."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import collections
 import logging
 import os
 import re
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -47,3 +49,21 @@ class AudioReader:
     n = sum(self.skipped.values())
     if n:
       logging.warning("%s: skipped %d bad audio file(s): %s", split, n, dict(self.skipped))
+
+
+def warn_unofficial_counts(dataset: str, found: Mapping[str, int],
+                           official: Mapping[str, int]) -> list[str]:
+  """Warns (one log line) when a build's item counts differ from the official release's.
+
+  `found` and `official` map the same names (e.g. "test", "test Part2") to counts; a name absent
+  from `found` counts 0. A partial download (a missing zip or folder) still builds, but its test
+  numbers are not comparable with published ones, so the counts are said out loud. Returns the
+  "name: N found, official M" lines of the mismatches ([] when every count agrees).
+  """
+  lines = [f"{name}: {found.get(name, 0):,} found, official {n:,}"
+           for name, n in official.items() if found.get(name, 0) != n]
+  if lines:
+    logging.warning("%s: item counts differ from the official release (%s); results on this "
+                    "build are not comparable with published ones (missing or extra files?)",
+                    dataset, "; ".join(lines))
+  return lines
