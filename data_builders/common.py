@@ -1,6 +1,7 @@
 """Pieces every audio builder shares: reading audio under a bad-file policy, storing it as int16
-without clipping, skipping files with no signal, ignoring OS metadata files, and counting all of
-these in the build log."""
+without clipping, skipping files with no signal, ignoring OS metadata files, counting all of
+these in the build log, and warning when a build holds other item counts than the official
+release."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import logging
 import os
 import pathlib
 import re
+from collections.abc import Mapping
 from typing import NamedTuple
 
 import numpy as np
@@ -101,3 +103,21 @@ class AudioReader:
       logging.warning("%s: %d file(s) exceeded full scale and were stored scaled to fit int16 "
                       "(the `gain` feature records it), e.g. %s", split, len(self.scaled),
                       self.scaled[:3])
+
+
+def warn_unofficial_counts(dataset: str, found: Mapping[str, int],
+                           official: Mapping[str, int]) -> list[str]:
+  """Warns (one log line) when a build's item counts differ from the official release's.
+
+  `found` and `official` map the same names (e.g. "test", "test Part2") to counts; a name absent
+  from `found` counts 0. A partial download (a missing zip or folder) still builds, but its test
+  numbers are not comparable with published ones, so the counts are said out loud. Returns the
+  "name: N found, official M" lines of the mismatches ([] when every count agrees).
+  """
+  lines = [f"{name}: {found.get(name, 0):,} found, official {n:,}"
+           for name, n in official.items() if found.get(name, 0) != n]
+  if lines:
+    logging.warning("%s: item counts differ from the official release (%s); results on this "
+                    "build are not comparable with published ones (missing or extra files?)",
+                    dataset, "; ".join(lines))
+  return lines

@@ -57,13 +57,15 @@ def _merge(dicts: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def to_flags(setting: dict[str, Any]) -> list[str]:
-  """{"config.a.b": v} → ["--config.a.b=v"] for launch.py (tuples as comma lists)."""
+  """{"config.a.b": v} → ["--config.a.b=v"] for launch.py (tuples as Python tuple literals, their
+  strings quoted, which is what ml_collections parses back into a tuple)."""
   flags = []
   for key, value in setting.items():
     if not key.startswith("config."):
       raise ValueError(f"sweep keys start with 'config.', got {key!r}")
     if isinstance(value, list | tuple):
-      value = "(" + ",".join(map(str, value)) + ("," if len(value) == 1 else "") + ")"
+      items = [repr(v) if isinstance(v, str) else str(v) for v in value]
+      value = "(" + ",".join(items) + ("," if len(value) == 1 else "") + ")"
     flags.append(f"--{key}={value}")
   return flags
 

@@ -12,6 +12,7 @@ counted in the log.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import pathlib
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from typing import ClassVar
 import numpy as np
 import tensorflow_datasets as tfds
 
-from data_builders.common import FAIL, SKIP, AudioReader, log_os_metadata
+from data_builders.common import FAIL, SKIP, AudioReader, log_os_metadata, warn_unofficial_counts
 from data_builders.irmas import layout
 from instrax.data.vocabularies import IRMAS
 from instrax.errors import ConfigError, DatasetError
@@ -104,6 +105,9 @@ class Irmas(tfds.core.GeneratorBasedBuilder):
     training = layout.training_items(layout.find_train_dir(manual_dir))
     test = [it for part, folder in layout.find_test_parts(manual_dir).items()
             for it in layout.part_items(part, folder)]
+    counts = collections.Counter(f"test Part{it.part}" for it in test)
+    warn_unofficial_counts("IRMAS", {**counts, "train+validation": len(training),
+                                     "test": len(test)}, layout.OFFICIAL_COUNTS)
     train, validation = layout.split_train(training, self.builder_config.validation_fraction)
     splits = {"train": train, "validation": validation, "test": test}
     return {name: self._generate_examples(items, name) for name, items in splits.items() if items}

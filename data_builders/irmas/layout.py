@@ -27,6 +27,9 @@ GENRES = ("cou_fol", "cla", "pop_roc", "lat_sou", "jaz_blu")
 DRUMS = ("dru", "nod")
 UNKNOWN = "unknown"
 SOURCE = "https://zenodo.org/records/1290750"
+# Items of the official release (datasets.md): 6,705 training wavs; test 807 + 1,301 + 766.
+OFFICIAL_COUNTS = {"train+validation": 6705, "test": 2874,
+                   "test Part1": 807, "test Part2": 1301, "test Part3": 766}
 
 # Pattern 1 `[inst][genre]NNNN__k.wav`; pattern 2 `PPP__[inst][dru|nod][genre]NNNN__k.wav`.
 _TRAIN_NAME = re.compile(

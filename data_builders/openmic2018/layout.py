@@ -30,6 +30,8 @@ CLASS_MAP = "class-map.json"
 LABELS_CSV = "openmic-2018-aggregated-labels.csv"
 METADATA_CSV = "openmic-2018-metadata.csv"
 PARTITIONS = {"train": "partitions/split01_train.csv", "test": "partitions/split01_test.csv"}
+# Clips of the official split01 (datasets.md); validation is carved from train.
+OFFICIAL_COUNTS = {"train+validation": 14915, "test": 5085}
 NPZ_KEYS = ("X", "Y_true", "Y_mask", "sample_key")
 FRAMES, EMBEDDING = 10, 128
 UNOBSERVED = 0.5  # Y_true's value where Y_mask is False

@@ -13,7 +13,7 @@ from typing import ClassVar
 import numpy as np
 import tensorflow_datasets as tfds
 
-from data_builders.common import FAIL, SKIP, AudioReader, log_os_metadata
+from data_builders.common import FAIL, SKIP, AudioReader, log_os_metadata, warn_unofficial_counts
 from data_builders.openmic2018 import layout
 from instrax.data.vocabularies import OPENMIC
 from instrax.errors import AudioDecodeError, ConfigError, DatasetError
@@ -121,6 +121,9 @@ folder holding it, as the manual dir. Expected tree:
     splits = layout.make_splits(root, data.keys, config.validation_fraction)
     if config.with_audio:
       splits = {name: self._with_audio_file(root, name, keys) for name, keys in splits.items()}
+    warn_unofficial_counts("OpenMIC-2018", {
+        "train+validation": len(splits.get("train", ())) + len(splits.get("validation", ())),
+        "test": len(splits.get("test", ()))}, layout.OFFICIAL_COUNTS)
     return {name: self._generate_examples(root, data, keys, name)
             for name, keys in splits.items()}
 

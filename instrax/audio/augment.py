@@ -43,21 +43,37 @@ def mixup(rng: jax.Array, x: jax.Array, targets: jax.Array, alpha: float,
           mask: jax.Array | None = None):
   """Mixes each example with a random partner of the batch, λ ~ Beta(α, α) per example.
 
-  Returns (x, targets, mask): inputs and targets mixed linearly with the same λ and partner (in
-  float32 when they were integers or bools); a label mask (partial labels) keeps only entries
-  observed in both examples.
+  Returns (x, targets, mask) from `mix_pairs` with a random permutation as the partners.
   """
   r_perm, r_lam = jax.random.split(rng)
   b = x.shape[0]
-  x, targets = _floating(x), _floating(targets)
   perm = jax.random.permutation(r_perm, b)
   lam = jax.random.beta(r_lam, alpha, alpha, (b,))
+  return mix_pairs(x, targets, lam, perm, mask)
+
+
+def mix_pairs(x: jax.Array, targets: jax.Array, lam: jax.Array, perm: jax.Array,
+              mask: jax.Array | None = None):
+  """Mixup of example i with example perm[i] at weight lam[i] ((B,) each; Zhang et al. 2018).
+
+  Inputs and targets are mixed linearly, x_i ← λ_i·x_i + (1 − λ_i)·x_perm[i] (in float32 when
+  they were integers or bools). With partial labels (`mask` (B, C) bool, True = observed) the rule
+  of PaSST's OpenMIC waveform mixup (kkoutini/PaSST `openmic/dataset.py:MixupDataset`): an
+  unobserved entry counts as absent (target 0) and the mixed entry is supervised when it is
+  observed in EITHER clip (mask_i ∨ mask_perm[i]). Keeping only entries observed in both would
+  drop most of the supervision (OpenMIC observes ≈ 10 % of entries; two clips share ≈ 1 %).
+  EfficientAT's batch mixup keeps the first clip's mask with the same zeroed targets.
+  """
+  b = x.shape[0]
+  x, targets = _floating(x), _floating(targets)
+  if mask is not None:
+    targets = jnp.where(mask, targets, jnp.zeros_like(targets))
   lam_x = lam.reshape((b,) + (1,) * (x.ndim - 1)).astype(x.dtype)
   lam_y = lam.reshape((b,) + (1,) * (targets.ndim - 1)).astype(targets.dtype)
   x = lam_x * x + (1 - lam_x) * x[perm]
   targets = lam_y * targets + (1 - lam_y) * targets[perm]
   if mask is not None:
-    mask = mask & mask[perm]
+    mask = mask | mask[perm]
   return x, targets, mask
 
 

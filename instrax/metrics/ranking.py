@@ -100,17 +100,24 @@ def roc_auc(y_true: np.ndarray, scores: np.ndarray, mask: np.ndarray | None = No
   return _summarise(out)
 
 
-def lrap(y_true: np.ndarray, scores: np.ndarray, mask: np.ndarray | None = None) -> float:
+def lrap(y_true: np.ndarray, scores: np.ndarray, mask: np.ndarray | None = None, *,
+         only_with_positive: bool = False) -> float:
   """Label ranking average precision (sklearn's `label_ranking_average_precision_score`).
 
   Per example: mean over its true labels j of |{true k: s_k ≥ s_j}| / |{k: s_k ≥ s_j}|, averaged
-  over examples. An example whose (observed) labels are all true or all false scores 1, as in
-  scikit-learn. With `mask`, unobserved labels are dropped from both the ranking and the truth.
+  over examples. An example whose (observed) labels are all true scores 1 (every ranking is
+  perfect). One with no (observed) true label has no ranking to score: scikit-learn counts it as 1,
+  which inflates LRAP on partial labels where many clips have only negatives observed;
+  `only_with_positive=True` leaves those examples out of the mean instead (nan when none is left).
+  With `mask`, unobserved labels are dropped from both the ranking and the truth.
   """
   y, s, m = _check(y_true, scores, mask)
+  rel = y & m
+  if only_with_positive:
+    keep = rel.any(1)
+    y, s, m, rel = y[keep], s[keep], m[keep], rel[keep]
   if y.shape[0] == 0:
     return float("nan")
-  rel = y & m
   ge = (s[:, None, :] >= s[:, :, None]) & m[:, None, :]  # [n, j, k]: k observed, s_k >= s_j
   rank = ge.sum(-1)
   hits = (ge & rel[:, None, :]).sum(-1)

@@ -51,6 +51,11 @@ class ClipClassification(Task):
       raise ConfigError(f"task.loss_type must be 'bce' or 'softmax_ce', got {self.loss_type!r}")
     for name in (self.aggregation, *self.compare_aggregations):
       aggregation.AGGREGATIONS.get(name)
+      if self.loss_type == "softmax_ce" and name in aggregation.SIGMOID_BASED:
+        raise ConfigError(
+            f"task.aggregation/compare_aggregations {name!r} thresholds sigmoids of the logits, "
+            "which a softmax_ce model defines only up to a per-window shift; use 'softmax' or "
+            "'majority' (configs/irmas.py:loss=softmax_ce does)")
     self.class_names = vocabularies.VOCABULARIES[self.vocabulary]
 
   @property
@@ -94,7 +99,7 @@ class ClipClassification(Task):
 
   def _threshold(self, name: str, calibration: dict[str, Any]) -> float | None:
     """Fixed threshold, else the one tuned for strategy `name`, else the strategy's default."""
-    if name == "majority":
+    if name in aggregation.VOTES:
       return None
     if self.threshold >= 0 and name == self.aggregation:
       return self.threshold
@@ -109,7 +114,7 @@ class ClipClassification(Task):
     y_true = np.stack(references)
     calibration: dict[str, Any] = {}
     for name in dict.fromkeys((self.aggregation, *self.compare_aggregations)):
-      if name == "majority":
+      if name in aggregation.VOTES:
         continue
       _, scores = self._aggregate(outputs, name, None)
       best, table = thresholds.sweep_global_threshold(y_true, scores, THRESHOLD_GRID,

@@ -148,7 +148,7 @@ class Tagging(Task):
     audio = self._audio(example)
     if self.peak_normalize:
       audio = transforms.peak_normalize(audio)
-    return eval_windows(audio, self.window, self.eval_overlap)
+    return aggregation.frame(audio, self.window, self.eval_overlap)
 
   def reference(self, example: Example) -> dict[str, np.ndarray]:
     relevance, mask = self._labels(example)
@@ -202,7 +202,7 @@ class Tagging(Task):
     map_, ap = _observed_classes(ranking.mean_average_precision, labels, scores, mask)
     out = {"map": map_, "map_classes": float(np.isfinite(ap).sum()),
            "roc_auc": _observed_classes(ranking.roc_auc, labels, scores, mask)[0],
-           "lrap": ranking.lrap(labels, scores, mask),
+           "lrap": ranking.lrap(labels, scores, mask, only_with_positive=True),
            "observed_fraction": float(mask.mean())}
     cols = np.flatnonzero(mask.any(0))  # macro P/R/F1 over the classes annotated in the split
     predicted = scores >= self.decision_thresholds(calibration)
@@ -276,14 +276,3 @@ def masked_bce(logits: jax.Array, targets: jax.Array,
   loss = jnp.sum(per_entry * weight) / jnp.maximum(observed, 1.0)
   return loss, {"observed_fraction": observed / weight.size}
 
-
-def eval_windows(audio: np.ndarray, window: int, overlap: float) -> np.ndarray:
-  """(C, T) → (n, C, window) windows covering the clip; the last ends at the clip's end (no
-  mostly-silent padded tail window); a clip shorter than a window is zero-padded to one."""
-  length = audio.shape[1]
-  if length <= window:
-    return np.pad(audio, ((0, 0), (0, window - length)))[None].astype(np.float32)
-  starts = np.unique(np.minimum(aggregation.window_starts(length, window, overlap),
-                                length - window))
-  idx = starts[:, None] + np.arange(window)[None, :]
-  return np.ascontiguousarray(audio[:, idx].transpose(1, 0, 2), np.float32)

@@ -46,11 +46,11 @@ def test_window_starts_rejects_bad_config():
 
 def test_frame():
   audio = np.stack([np.arange(1, 12), -np.arange(1, 12)]).astype(np.float32)  # (2, 11)
-  frames = A.frame(audio, 4, 0.25)  # starts 0, 3, 6, 9
+  frames = A.frame(audio, 4, 0.25)  # starts 0, 3, 6, then 7 (= 11 − 4: ends at the end)
   assert frames.shape == (4, 2, 4) and frames.dtype == np.float32
   np.testing.assert_array_equal(frames[1, 0], [4, 5, 6, 7])
   np.testing.assert_array_equal(frames[1, 1], [-4, -5, -6, -7])
-  np.testing.assert_array_equal(frames[3, 0], [10, 11, 0, 0])  # zero-padded tail
+  np.testing.assert_array_equal(frames[3, 0], [8, 9, 10, 11])  # end-aligned, no padding
   short = A.frame(np.ones((1, 2)), 4, 0.25)
   np.testing.assert_array_equal(short, [[[1, 1, 0, 0]]])
 
@@ -106,7 +106,7 @@ def test_softmax_mean():
 
 
 def test_registry_and_aggregate():
-  assert A.AGGREGATIONS.names() == ["majority", "s1", "s2", "softmax"]
+  assert A.AGGREGATIONS.names() == ["majority", "majority_seed", "s1", "s2", "softmax"]
   with pytest.raises(ConfigError, match="s1"):
     A.AGGREGATIONS.get("mean")
   rng = np.random.default_rng(0)

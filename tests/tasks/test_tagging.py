@@ -13,7 +13,7 @@ from instrax.data.vocabularies import OPENMIC
 from instrax.errors import ConfigError
 from instrax.metrics import thresholds
 from instrax.tasks import TASKS
-from instrax.tasks.tagging import eval_windows, masked_bce
+from instrax.tasks.tagging import masked_bce
 
 C = len(OPENMIC)
 
@@ -116,18 +116,6 @@ def test_audio_input_without_audio_is_a_config_error():
     TASKS.get("tagging")(sample_rate=0, channels=0)
   with pytest.raises(ConfigError, match="valid: mean, max"):
     make_task(window_pooling="median")
-
-
-def test_eval_windows_cover_the_clip_without_a_padded_tail():
-  audio = np.arange(2500, dtype=np.float32)[None]
-  w = eval_windows(audio, 1000, 0.0)
-  assert w.shape == (3, 1, 1000)
-  np.testing.assert_array_equal(w[:, 0, 0], [0, 1000, 1500])  # last window ends at the end
-  assert w[-1, 0, -1] == 2499
-  assert eval_windows(audio, 1000, 0.5)[:, 0, 0].tolist() == [0, 500, 1000, 1500]
-  short = eval_windows(audio[:, :300], 1000, 0.0)
-  assert short.shape == (1, 1, 1000) and np.all(short[0, 0, 300:] == 0)
-  assert eval_windows(audio[:, :1000], 1000, 0.0).shape == (1, 1, 1000)
 
 
 # --- metrics ---------------------------------------------------------------------------------
