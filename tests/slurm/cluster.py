@@ -125,6 +125,18 @@ class LoopbackCluster:
                          text=True, timeout=20)
     return out.stdout.split() if out.returncode == 0 else []
 
+  def start_requeued_now(self, job_id: str, timeout: float = 60.0) -> None:
+    """Waits for `job_id` to be requeued (PENDING) and lifts SLURM's fixed ~2-minute hold on a
+    requeued job (its BeginTime), so tests need not wait it out."""
+    def pending() -> bool:
+      out = subprocess.run(["squeue", "-h", "-r", "-j", job_id, "-o", "%T"], env=self.env(),
+                           capture_output=True, text=True, timeout=20)
+      return out.stdout.strip() == "PENDING"
+
+    self._wait_for(pending, timeout, f"job {job_id} to be requeued")
+    subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now"], env=self.env(),
+                   check=True, capture_output=True, timeout=20)
+
   def _wait_for(self, ready, timeout: float, what: str) -> None:
     end = time.time() + timeout
     while time.time() < end:
