@@ -8,6 +8,8 @@ import sys
 import textwrap
 import time
 
+import pytest
+
 from instrax import slurm
 
 # A stand-in trainer: counts to 30 in `state`, resuming from it; on SIGTERM it saves and exits 2
@@ -36,7 +38,8 @@ def _wait(cond, timeout: float, what: str, cluster) -> None:
   raise AssertionError(f"timed out waiting for {what}; queue: {cluster.jobs()}\n{cluster.logs()}")
 
 
-def test_signalled_trial_requeues_and_resumes(tmp_path, slurm_cluster):
+@pytest.mark.parametrize("sig", ["TERM", "USR2"])  # scancel --signal=TERM; submitit's time signal
+def test_signalled_trial_requeues_and_resumes(tmp_path, slurm_cluster, sig):
   script = tmp_path / "trainer.py"
   script.write_text(FAKE_TRAINER)
   state, marker, log = tmp_path / "state", tmp_path / "started", tmp_path / "trial.log"
@@ -47,13 +50,13 @@ def test_signalled_trial_requeues_and_resumes(tmp_path, slurm_cluster):
   [job_id] = slurm.submit(ex, [job])
   _wait(marker.exists, 60, "the trial to start", slurm_cluster)
   assert slurm.queued([job_id]) == {job_id: "RUNNING"}
-  subprocess.run(["scancel", "--signal=TERM", job_id], check=True, env=slurm_cluster.env())
+  subprocess.run(["scancel", f"--signal={sig}", job_id], check=True, env=slurm_cluster.env())
   slurm_cluster.start_requeued_now(job_id)
   _wait(lambda: state.exists() and state.read_text() == "30" and not slurm.queued([job_id]), 120,
         "the requeued trial to finish", slurm_cluster)
   text = log.read_text()
   assert "(restart 0)" in text and "(restart 1)" in text, text
-  assert "requeue: ok" in text and "preempted at" in text, text
+  assert f"signal SIG{sig}" in text and "requeue: ok" in text and "preempted at" in text, text
   preempted_at = int(text.split("preempted at ")[1].split()[0])
   assert 0 < preempted_at < 30 and f"finished from {preempted_at}" in text, text
   assert os.path.exists(tmp_path / "slurm")
