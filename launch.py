@@ -32,15 +32,12 @@ flags.mark_flag_as_required("workdir")
 
 def main(argv: list[str]) -> int:
   del argv
-  import jax
-
+  from instrax import cluster
   from instrax import main as instrax_main
   from instrax.errors import UserError
 
-  if _COORDINATOR.value or (_NUM_PROCESSES.value or 1) > 1:
-    if jax.config.jax_platforms in (None, "", "cpu"):
-      jax.config.update("jax_cpu_collectives_implementation", "gloo")
-    jax.distributed.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
+  # Multi-process: these flags, or nothing under `srun` (read from SLURM; docs/clusters.md).
+  cluster.init_distributed(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
   logging.getLogger().setLevel(logging.INFO)
   try:
     instrax_main.run(_CONFIG.value, _WORKDIR.value, _MODE.value, _CHECKPOINT.value,
