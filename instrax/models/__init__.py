@@ -10,6 +10,7 @@ from instrax.models import (  # noqa: F401  (imported so that the models registe
     coatnet,
     crnn,
     han2016,
+    lead,
     mlp,
     patchout,
     short_chunk,

@@ -1,0 +1,1 @@
+"""Non-neural baselines scored by the same task metrics as the models."""

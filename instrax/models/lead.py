@@ -1,0 +1,155 @@
+"""Lead-track detection over multitracks, `ch_cls` (seed 000 §1.3 `MertSoloDetectorChattnChcls`).
+
+Inputs (a dict, raw audio at the encoder's rate, 24 kHz for hop 320 → 75 frames/s):
+  mix        (B, 1, T) float   the mixture
+  stems      (B, N, T) float   the stems, zero-padded to N tracks
+  track_mask (B, N) bool       which stems are real
+  inst_ids   (B, N) int32      instrument type per stem, 1..num_instruments (0 = unknown/padding)
+Output: float32 logits (B, F, num_classes) over track indices: 0 = no lead, 1 = the mix, 1 + k =
+stem k (k = 1..N), F = encoder frames of T samples.
+
+1. Every track (the mix first) goes through one shared audio encoder → (B, 1+N, F, D), in chunks
+   of `track_chunk` tracks under `lax.scan` (with rematerialisation when `remat`), so activation
+   memory is bounded by one chunk rather than by the track count (the seed ran batch 1 for this).
+2. Instrument-type embedding (the mix has its own id) and track-position embedding are added.
+3. Per frame, the mix attends over all tracks, the mix included (multi-head, biased projections);
+   unlike the seed, padded tracks are masked out of the keys.
+4. LayerNorm → Dropout → Dense(num_classes); classes of padded or absent tracks get −1e9 (the seed
+   masked only classes beyond the track count).
+
+Encoders: "conv" — a small HuBERT-shaped conv + transformer encoder trained from scratch
+(`enc_*` fields); "hubert" — the architecture of the Hugging Face checkpoint in
+`encoder_checkpoint` (config.json + weights, e.g. MERT-v1-95M), whose weights `load_pretrained`
+puts into the parameters. Parameter groups: `tracks/encoder` (encoder), `attention`, the rest
+(embeddings and head) — the seed's mert_lr / attn_lr / lr.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from instrax.errors import ConfigError
+from instrax.models import hubert, hubert_convert
+from instrax.models.registry import MODELS
+
+ENCODERS = ("conv", "hubert")
+NEG = -1e9  # logit of a class that cannot be predicted (finite, so that CE stays finite)
+
+
+class _EncodeChunk(nn.Module):
+  """Scan body: encodes one chunk of tracks (chunk, T) → (chunk, F, D)."""
+
+  config: hubert.HubertConfig
+  train: bool
+  dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, carry: None, chunk: jax.Array) -> tuple[None, jax.Array]:
+    return carry, hubert.Hubert(self.config, self.dtype, name="encoder")(chunk, self.train)
+
+
+@MODELS.register("lead_ch_cls")
+class LeadTrackClassifier(nn.Module):
+  """Mix-query attention over per-track encodings → per-frame logits over track indices."""
+
+  num_classes: int  # 2 + the most stems a segment may hold (seed: 28)
+  num_instruments: int = 130  # instrument ids 1..num_instruments; 0 = unknown/padding
+  encoder: str = "conv"
+  encoder_checkpoint: str = ""  # Hugging Face directory, for encoder "hubert"
+  enc_conv_dim: int = 32
+  enc_hidden: int = 64
+  enc_layers: int = 2
+  enc_heads: int = 4
+  enc_ffn: int = 128
+  enc_pos_kernel: int = 16
+  enc_pos_groups: int = 4
+  enc_dropout: float = 0.1
+  attn_heads: int = 4  # seed: 12 (with d 768)
+  dropout: float = 0.1  # on the attended vector; seed: 0.8
+  inst_emb: bool = True
+  ch_emb: bool = True
+  track_chunk: int = 4  # tracks encoded at once; 0 = all at once
+  remat: bool = True
+  dtype: Any = jnp.float32
+
+  def encoder_config(self) -> hubert.HubertConfig:
+    if self.encoder == "conv":
+      return hubert.HubertConfig(
+          hidden_size=self.enc_hidden, num_hidden_layers=self.enc_layers,
+          num_attention_heads=self.enc_heads, intermediate_size=self.enc_ffn,
+          conv_dim=(self.enc_conv_dim,) * 7, num_conv_pos_embeddings=self.enc_pos_kernel,
+          num_conv_pos_embedding_groups=self.enc_pos_groups, dropout=self.enc_dropout)
+    if self.encoder == "hubert":
+      if not self.encoder_checkpoint:
+        raise ConfigError("model lead_ch_cls: encoder 'hubert' needs model.encoder_checkpoint "
+                          "(a Hugging Face directory with config.json and weights)")
+      return hubert_convert.config_from_dir(self.encoder_checkpoint)
+    raise ConfigError(f"model lead_ch_cls: encoder {self.encoder!r} unknown; choose from "
+                      f"{', '.join(ENCODERS)}")
+
+  def load_pretrained(self, params: dict[str, Any]) -> dict[str, Any]:
+    """`params` with the encoder replaced by the checkpoint's weights (encoder "hubert"), else
+    unchanged. Raises DatasetError when the checkpoint does not fit the model."""
+    if self.encoder != "hubert":
+      return params
+    _, weights = hubert_convert.load(self.encoder_checkpoint)
+    current = params["tracks"]["encoder"]
+    hubert_convert.check_shapes(weights, current)
+    weights = jax.tree.map(lambda w, c: jnp.asarray(w, c.dtype), weights, current)
+    return {**params, "tracks": {**params["tracks"], "encoder": weights}}
+
+  def encode(self, audio: jax.Array, train: bool) -> jax.Array:
+    """(M, T) tracks → (M, F, D), `track_chunk` tracks at a time under scan."""
+    m = audio.shape[0]
+    chunk = m if self.track_chunk <= 0 else min(self.track_chunk, m)
+    n_chunks = -(-m // chunk)
+    audio = jnp.pad(audio, ((0, n_chunks * chunk - m), (0, 0)))
+    body = nn.remat(_EncodeChunk, prevent_cse=False) if self.remat else _EncodeChunk
+    scan = nn.scan(body, variable_broadcast="params", split_rngs={"params": False, "dropout": True},
+                   in_axes=0, out_axes=0, length=n_chunks)
+    _, feats = scan(self.encoder_config(), train, self.dtype, name="tracks")(
+        None, audio.reshape(n_chunks, chunk, -1))
+    return feats.reshape(n_chunks * chunk, *feats.shape[2:])[:m]
+
+  @nn.compact
+  def __call__(self, x: dict[str, jax.Array], train: bool = False) -> jax.Array:
+    mix, stems = x["mix"], x["stems"]
+    track_mask, inst_ids = x["track_mask"].astype(bool), x["inst_ids"].astype(jnp.int32)
+    b, n, t = stems.shape
+    if mix.shape != (b, 1, t) or track_mask.shape != (b, n) or inst_ids.shape != (b, n):
+      raise ConfigError(f"lead_ch_cls: inputs mix {mix.shape}, stems {stems.shape}, track_mask "
+                        f"{track_mask.shape}, inst_ids {inst_ids.shape} do not agree "
+                        "(want (B, 1, T), (B, N, T), (B, N), (B, N))")
+    if n + 2 > self.num_classes:
+      raise ConfigError(f"lead_ch_cls: {n} stems need num_classes ≥ {n + 2}, got "
+                        f"{self.num_classes}")
+    c = n + 1
+    audio = jnp.concatenate([mix, stems], axis=1).astype(self.dtype)
+    feats = self.encode(audio.reshape(b * c, t), train)
+    feats = feats.reshape(b, c, *feats.shape[1:])  # (B, C, F, D)
+    d = feats.shape[-1]
+    valid = jnp.concatenate([jnp.ones((b, 1), bool), track_mask], axis=1)  # (B, C)
+    if self.inst_emb:
+      mix_id = jnp.full((b, 1), self.num_instruments + 1, jnp.int32)
+      ids = jnp.concatenate([mix_id, jnp.where(track_mask, inst_ids, 0)], axis=1)
+      ids = jnp.clip(ids, 0, self.num_instruments + 1)
+      feats = feats + nn.Embed(self.num_instruments + 2, d, dtype=self.dtype,
+                               name="inst_emb")(ids)[:, :, None]
+    if self.ch_emb:
+      feats = feats + nn.Embed(self.num_classes, d, dtype=self.dtype,
+                               name="ch_emb")(jnp.arange(c))[None, :, None]
+    query = jnp.swapaxes(feats[:, :1], 1, 2)  # (B, F, 1, D)
+    keys = jnp.swapaxes(feats, 1, 2)  # (B, F, C, D)
+    attended = nn.MultiHeadDotProductAttention(
+        num_heads=self.attn_heads, dtype=self.dtype, name="attention")(
+            query, keys, mask=valid[:, None, None, None, :])[:, :, 0]  # (B, F, D)
+    h = nn.LayerNorm(dtype=self.dtype, name="norm")(attended)
+    h = nn.Dropout(self.dropout, deterministic=not train)(h)
+    logits = nn.Dense(self.num_classes, dtype=self.dtype, name="head")(h).astype(jnp.float32)
+    allowed = jnp.concatenate([jnp.ones((b, 2), bool), track_mask,
+                               jnp.zeros((b, self.num_classes - n - 2), bool)], axis=1)
+    return jnp.where(allowed[:, None, :], logits, NEG)

@@ -1,0 +1,384 @@
+"""Lead-track detection from multitracks, `ch_cls` (seed 000 §1): per 75 Hz frame, which track
+leads — class 0 = none, 1 = the mix, 1 + k = stem k.
+
+Dataset examples (synthmix, data_builders/medleydb_lead): `audio` (T, C) mix, `stems` (K, T),
+an instrument id per stem (`instruments_key`; synthmix `programs` are GM programs, stored id =
+program + `instrument_offset`), `lead` (F,) int32 at `frame_rate` Hz = stem index (0-based) or −1.
+Audio is resampled to `model_sample_rate` (24 kHz: hop 320 → 75 frames/s, as MERT) here, since the
+model owns its frontend (`frontend_inputs = ()`).
+
+Training: a random `segment_s` crop (+ one hop of padding, as the seed's 120,320 samples),
+`ch_permute` (stems shuffled, the mix kept first, labels recomputed), tracks zero-padded to
+`max_tracks` with `track_mask`; per-frame cross-entropy. Evaluation: `segment_s` windows every
+`eval_hop_s` over the whole song; per-segment metrics as the seed (macro-F1 over present classes,
+the same on instruments, frame accuracy), and the same on the stitched whole song (overlapping
+windows' log-probabilities averaged).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import pathlib
+from collections.abc import Iterator
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from instrax import plots
+from instrax.audio import io
+from instrax.data import lead_vocabulary
+from instrax.errors import ConfigError, DatasetError
+from instrax.metrics import lead as lead_metrics
+from instrax.tasks import lead_figures
+from instrax.tasks.base import TASKS, Example, Task
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".aiff", ".aif")
+ACTIVITY_RATE = 10.0  # Hz of the heatmap's activity rows
+
+
+def _float_audio(x: np.ndarray) -> np.ndarray:
+  x = np.asarray(x)
+  return io.from_pcm16(x) if x.dtype == np.int16 else x.astype(np.float32)
+
+
+@TASKS.register("lead_detection")
+@dataclasses.dataclass
+class LeadDetection(Task):
+  """Per-frame lead-track classification over a padded set of stems (see module docstring)."""
+
+  sample_rate: int  # of the stored data
+  channels: int = 1  # unused: every track is mixed down to mono
+  model_sample_rate: int = 24000
+  hop_length: int = 320  # encoder samples per frame
+  segment_s: float = 5.0
+  eval_hop_s: float = 2.5
+  max_tracks: int = 26  # stems (the mix excluded); seed: 27 tracks with the mix
+  ch_permute: bool = True
+  mix_key: str = "audio"
+  stems_key: str = "stems"
+  lead_key: str = "lead"
+  instruments_key: str = "programs"
+  instrument_offset: int = 1  # stored value + offset = instrument id (0 stays "unknown")
+  instrument_vocabulary: str = "gm"
+  heatmap_s: float = 10.0  # seconds of each example kept for the heatmap figure
+  frontend_inputs: tuple[str, ...] = ()
+  allow_specaugment: bool = False
+  allow_mixup: bool = False
+
+  def __post_init__(self):
+    if self.model_sample_rate % self.hop_length:
+      raise ConfigError(f"task.hop_length {self.hop_length} must divide model_sample_rate "
+                        f"{self.model_sample_rate}")
+    if not 1 <= self.max_tracks <= 64:
+      raise ConfigError(f"task.max_tracks must be in 1..64, got {self.max_tracks}")
+    if self.eval_hop_s <= 0 or self.segment_s <= 0 or self.eval_hop_s > self.segment_s:
+      raise ConfigError("task: need 0 < eval_hop_s ≤ segment_s")
+    self.instrument_names = lead_vocabulary.names(self.instrument_vocabulary)
+    self.class_names = ("none", "mix", *(f"track_{k}" for k in range(1, self.max_tracks + 1)))
+    self.mix_id = len(self.instrument_names) + 1  # the model's own id for the mix
+    self.na_id = len(self.instrument_names) + 2
+
+  # ---- shapes -----------------------------------------------------------------------------
+  @property
+  def frame_rate(self) -> float:
+    return self.model_sample_rate / self.hop_length
+
+  @property
+  def segment_frames(self) -> int:
+    return round(self.segment_s * self.frame_rate)
+
+  @property
+  def segment_samples(self) -> int:
+    return self.segment_frames * self.hop_length + self.hop_length  # + one hop, as the seed
+
+  @property
+  def num_outputs(self) -> int:
+    return len(self.class_names)
+
+  def features(self) -> tuple[str, ...]:
+    return ("id", self.mix_key, self.stems_key, self.lead_key, self.instruments_key)
+
+  def input_spec(self) -> dict[str, jax.ShapeDtypeStruct]:
+    n, t = self.max_tracks, self.segment_samples
+    return {"mix": jax.ShapeDtypeStruct((1, t), jnp.float32),
+            "stems": jax.ShapeDtypeStruct((n, t), jnp.float32),
+            "track_mask": jax.ShapeDtypeStruct((n,), jnp.bool_),
+            "inst_ids": jax.ShapeDtypeStruct((n,), jnp.int32)}
+
+  def input_shape(self) -> tuple[int, ...]:
+    return (1, self.segment_samples)
+
+  def model_kwargs(self) -> dict[str, Any]:
+    return {"num_classes": self.num_outputs, "num_instruments": len(self.instrument_names)}
+
+  def target_spec(self, input_spec: Any) -> jax.ShapeDtypeStruct:
+    del input_spec
+    return jax.ShapeDtypeStruct((1, self.segment_frames, self.num_outputs), jnp.float32)
+
+  # ---- reading examples -------------------------------------------------------------------
+  def _tracks(self, example: Example) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(1 + K, T) float32 mix + stems at the data rate, (K,) instrument ids, (F,) labels."""
+    stems = _float_audio(example[self.stems_key])
+    if stems.ndim != 2:
+      raise DatasetError(f"{self.stems_key!r} must be (tracks, samples), got {stems.shape}")
+    k = stems.shape[0]
+    if not 1 <= k <= self.max_tracks:
+      raise DatasetError(f"example {example.get('id')!r} has {k} stems; task.max_tracks is "
+                         f"{self.max_tracks} (raise it)")
+    if self.mix_key in example:
+      mix = _float_audio(example[self.mix_key])
+      mix = mix.mean(axis=1) if mix.ndim == 2 else mix
+    else:
+      mix = stems.sum(axis=0)
+    t = min(len(mix), stems.shape[1])
+    ids = np.asarray(example.get(self.instruments_key, np.zeros(k, np.int64)), np.int64)
+    ids = np.where(ids >= 0, ids + self.instrument_offset, 0).astype(np.int32)
+    if len(ids) != k:
+      raise DatasetError(f"{len(ids)} instrument ids for {k} stems in {example.get('id')!r}")
+    labels = np.asarray(example.get(self.lead_key, np.zeros(0)), np.int64)  # none: predict
+    if labels.size and labels.max() >= k:
+      raise DatasetError(f"lead label {labels.max()} names a stem beyond the {k} stems of "
+                         f"{example.get('id')!r}")
+    return np.concatenate([mix[None, :t], stems[:, :t]]), ids, labels
+
+  def _crop(self, tracks: np.ndarray, start_frame: int) -> np.ndarray:
+    """(C, T) at the data rate → (C, segment_samples) at the model rate from `start_frame`."""
+    ratio = self.sample_rate / self.model_sample_rate
+    start = round(start_frame * self.hop_length * ratio)
+    length = int(np.ceil(self.segment_samples * ratio)) + 1
+    piece = np.ascontiguousarray(tracks[:, start:start + length])
+    if piece.shape[1]:
+      piece = io.resample(piece, self.sample_rate, self.model_sample_rate)
+    piece = piece[:, :self.segment_samples]
+    return np.pad(piece, ((0, 0), (0, self.segment_samples - piece.shape[1])))
+
+  def _classes(self, labels: np.ndarray, start: int, order: np.ndarray) -> np.ndarray:
+    """Labels of frames [start, start + segment_frames) as classes after stem order `order`
+    (position p holds old stem order[p]); frames past the end are 0."""
+    seg = np.full(self.segment_frames, -1, np.int64)
+    part = labels[start:start + self.segment_frames]
+    seg[:len(part)] = part
+    position = np.argsort(order)
+    return np.where(seg >= 0, position[np.maximum(seg, 0)] + 2, 0).astype(np.int32)
+
+  def _pack(self, audio: np.ndarray, ids: np.ndarray) -> dict[str, np.ndarray]:
+    k = audio.shape[0] - 1
+    stems = np.zeros((self.max_tracks, audio.shape[1]), np.float32)
+    stems[:k] = audio[1:]
+    inst = np.zeros(self.max_tracks, np.int32)
+    inst[:k] = ids
+    return {"mix": audio[:1].astype(np.float32), "stems": stems,
+            "track_mask": np.arange(self.max_tracks) < k, "inst_ids": inst}
+
+  # ---- training ---------------------------------------------------------------------------
+  def train_example(self, example: Example, rng: np.random.Generator) -> Example:
+    tracks, ids, labels = self._tracks(example)
+    k = len(ids)
+    start = int(rng.integers(0, max(len(labels) - self.segment_frames, 0) + 1))
+    order = rng.permutation(k) if self.ch_permute else np.arange(k)
+    audio = self._crop(tracks, start)
+    audio = np.concatenate([audio[:1], audio[1:][order]])
+    return {**self._pack(audio, ids[order]), "targets": self._classes(labels, start, order)}
+
+  def loss(self, outputs: jax.Array, batch: Example) -> tuple[jax.Array, dict[str, jax.Array]]:
+    logits = outputs.astype(jnp.float32)
+    targets = batch["targets"]
+    loss = optax.softmax_cross_entropy_with_integer_labels(logits, targets).mean()
+    return loss, {"frame_accuracy": jnp.mean(jnp.argmax(logits, -1) == targets)}
+
+  # ---- evaluation -------------------------------------------------------------------------
+  def _windows(self, num_frames: int) -> list[tuple[int, int]]:
+    hop = round(self.eval_hop_s * self.frame_rate)
+    return lead_metrics.windows(num_frames, self.segment_frames, hop)
+
+  def _num_frames(self, tracks: np.ndarray, labels: np.ndarray) -> int:
+    if labels.size:
+      return len(labels)
+    return int(tracks.shape[1] * self.frame_rate // self.sample_rate)
+
+  def eval_inputs(self, example: Example) -> dict[str, np.ndarray]:
+    tracks, ids, labels = self._tracks(example)
+    chunks = [self._pack(self._crop(tracks, a), ids)
+              for a, _ in self._windows(self._num_frames(tracks, labels))]
+    return {key: np.stack([c[key] for c in chunks]) for key in chunks[0]}
+
+  def combine(self, outputs: np.ndarray, example: Example) -> dict[str, Any]:
+    """Window logits (n, segment_frames, classes) → whole-song log-probabilities (F, classes)
+    (overlaps averaged), each window's own argmax, and what predict/plots need."""
+    tracks, ids, labels = self._tracks(example)
+    n_frames = self._num_frames(tracks, labels)
+    windows = self._windows(n_frames)
+    logits = np.asarray(outputs, np.float32)
+    if logits.shape[:2] != (len(windows), self.segment_frames):
+      raise ValueError(f"outputs {logits.shape} do not match {len(windows)} windows of "
+                       f"{self.segment_frames} frames")
+    logp = np.asarray(jax.nn.log_softmax(logits, axis=-1))
+    total = np.zeros((n_frames, logits.shape[-1]), np.float64)
+    count = np.zeros((n_frames, 1))
+    for (a, b), w in zip(windows, logp):
+      total[a:b] += w[:b - a]
+      count[a:b] += 1
+    k = len(ids)
+    names = ["mix", *(self._stem_name(example, i, ids[i]) for i in range(k))]
+    return {"log_probs": (total / np.maximum(count, 1)).astype(np.float32),
+            "segment_pred": logits.argmax(-1).astype(np.int16),
+            "activity": lead_figures.activity(tracks, self.sample_rate, ACTIVITY_RATE),
+            "track_names": names, "inst_ids": ids, "id": _text(example.get("id", ""))}
+
+  def _stem_name(self, example: Example, i: int, inst_id: int) -> str:
+    given = example.get("track_names")
+    if given is not None and i < len(given):
+      return _text(given[i])
+    return f"{i + 1}:{self.instrument_name(inst_id)}"
+
+  def instrument_name(self, inst_id: int) -> str:
+    return self.instrument_names[inst_id - 1] if 1 <= inst_id <= len(self.instrument_names) \
+        else "unknown"
+
+  def example_stats(self, combined: dict[str, Any], example: Example) -> dict[str, Any]:
+    """Per-segment F1s, song-level counts and F1s, the confusion matrix, a heatmap excerpt."""
+    _, ids, labels = self._tracks(example)
+    truth = np.where(labels >= 0, labels + 2, 0)
+    pred = combined["log_probs"].argmax(-1)
+    to_inst = lambda y: lead_metrics.to_instruments(y, ids, self.na_id, self.mix_id)
+    seg_f1, seg_inst_f1, seg_hits, seg_frames = [], [], 0, 0
+    for (a, b), p in zip(self._windows(len(truth)), combined["segment_pred"]):
+      t, p = truth[a:b], p[:b - a]
+      seg_f1.append(lead_metrics.macro_f1_present(t, p))
+      seg_inst_f1.append(lead_metrics.macro_f1_present(to_inst(t), to_inst(p)))
+      seg_hits += int(np.sum(t == p))
+      seg_frames += len(t)
+    n = self.num_outputs
+    excerpt = int(self.heatmap_s * self.frame_rate)
+    return {
+        "id": combined["id"], "segment_f1": seg_f1, "segment_inst_f1": seg_inst_f1,
+        "segment_hits": seg_hits, "segment_frames": seg_frames,
+        "hits": int(np.sum(truth == pred)), "frames": len(truth),
+        "song_f1": lead_metrics.macro_f1_present(truth, pred),
+        "song_inst_f1": lead_metrics.macro_f1_present(to_inst(truth), to_inst(pred)),
+        "confusion": lead_metrics.confusion_matrix(truth, pred, n),
+        "heatmap": {"activity": combined["activity"][:, :int(self.heatmap_s * ACTIVITY_RATE)],
+                    "truth": truth[:excerpt].astype(np.int16),
+                    "pred": pred[:excerpt].astype(np.int16),
+                    "track_names": combined["track_names"]},
+    }
+
+  def calibrate(self, stats: list) -> dict[str, Any]:
+    del stats
+    return {}
+
+  def metrics(self, stats: list, calibration: dict[str, Any]) -> dict[str, float]:
+    """segment_* as the seed (means over all 5-s segments); frame_accuracy and song_* on the
+    stitched whole songs (frame-weighted accuracy, per-song F1 averaged)."""
+    del calibration
+    if not stats:
+      return {}
+    seg = np.concatenate([s["segment_f1"] for s in stats])
+    seg_inst = np.concatenate([s["segment_inst_f1"] for s in stats])
+    return {
+        "segment_f1": float(np.mean(seg)), "segment_inst_f1": float(np.mean(seg_inst)),
+        "segment_accuracy": sum(s["segment_hits"] for s in stats)
+        / max(sum(s["segment_frames"] for s in stats), 1),
+        "frame_accuracy": sum(s["hits"] for s in stats) / max(sum(s["frames"] for s in stats), 1),
+        "song_f1": float(np.mean([s["song_f1"] for s in stats])),
+        "song_inst_f1": float(np.mean([s["song_inst_f1"] for s in stats])),
+        "segments": float(len(seg)),
+    }
+
+  def summaries(self, stats: list, calibration: dict[str, Any]) -> dict[str, Any]:
+    del calibration
+    if not stats:
+      return {}
+    matrix = np.sum([s["confusion"] for s in stats], axis=0)
+    used = np.flatnonzero(matrix.sum(0) + matrix.sum(1)) if matrix.any() else np.arange(2)
+    names = [self.class_names[i] for i in used]
+    figures = {"confusion": plots.confusion_figure(matrix[np.ix_(used, used)], names, names,
+                                                   "lead track: true → predicted (frames)")}
+    for i, s in enumerate(stats[:3]):
+      h = s["heatmap"]
+      figures[f"heatmap_{i}"] = lead_figures.heatmap_figure(
+          h["activity"], ACTIVITY_RATE, h["track_names"], h["truth"], h["pred"], self.frame_rate,
+          title=s["id"])
+    return figures
+
+  def table(self, metrics: dict[str, float]) -> str:
+    keys = ("segment_f1", "segment_inst_f1", "segment_accuracy", "frame_accuracy", "song_f1",
+            "song_inst_f1")
+    return "\n".join(f"{k:<18} {metrics[k]:.4f}" for k in keys if k in metrics)
+
+  # ---- predict ----------------------------------------------------------------------------
+  def predict_inputs(self, path: str, data_format: Any = None) -> Iterator[Example]:
+    """A folder of stems (a file named like `*mix*` is the mix, else the stems are summed);
+    instrument ids from the file names (vocabulary names in them), else unknown."""
+    del data_format
+    root = pathlib.Path(path)
+    if not root.is_dir():
+      raise DatasetError(f"{path}: lead detection reads a folder of stems")
+    files = sorted(f for f in root.iterdir() if f.suffix.lower() in AUDIO_EXTENSIONS)
+    mixes = [f for f in files if "mix" in f.stem.lower()]
+    stems = [f for f in files if f not in mixes]
+    if not stems:
+      raise DatasetError(f"{path}: no stem audio files ({', '.join(AUDIO_EXTENSIONS)})")
+    audio = [io.load(f, self.sample_rate, 1)[0][0] for f in stems]
+    t = max(len(a) for a in audio)
+    example: Example = {
+        "id": root.name,
+        self.stems_key: np.stack([np.pad(a, (0, t - len(a))) for a in audio]),
+        self.instruments_key: np.array([lead_vocabulary.id_from_text(f.stem,
+                                                                     self.instrument_vocabulary)
+                                        - self.instrument_offset for f in stems]),
+        "track_names": [f.stem for f in stems]}
+    if mixes:
+      example[self.mix_key] = io.load(mixes[0], self.sample_rate, 1)[0][0]
+    yield example
+
+  def predict(self, combined: dict[str, Any], calibration: dict[str, Any]) -> dict[str, Any]:
+    """The lead timeline [{start, end, track, instrument}] (no-lead gaps left out), per-frame
+    classes, and the heatmap data."""
+    del calibration
+    pred = combined["log_probs"].argmax(-1)
+    names, ids = combined["track_names"], combined["inst_ids"]
+    timeline = []
+    edges = np.flatnonzero(np.diff(pred)) + 1
+    for a, b in zip(np.concatenate([[0], edges]), np.concatenate([edges, [len(pred)]])):
+      c = int(pred[a])
+      if c == 0:
+        continue
+      timeline.append({"start": round(a / self.frame_rate, 3), "end": round(b / self.frame_rate, 3),
+                       "track": names[c - 1],
+                       "instrument": "mix" if c == 1 else self.instrument_name(int(ids[c - 2]))})
+    return {"id": combined["id"], "timeline": timeline, "frame_rate": self.frame_rate,
+            "frames": pred.astype(int).tolist(), "track_names": list(names),
+            "activity_rate": ACTIVITY_RATE,
+            "activity": np.round(combined["activity"], 3).tolist()}
+
+  def write_prediction(self, prediction: dict[str, Any], stem: str, output_dir: str) -> list[str]:
+    """`<stem>.lead.csv`, `<stem>.lead.json` (the timeline) and `<stem>.lead.png` (heatmap)."""
+    out = pathlib.Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    csv_path, json_path = out / f"{stem}.lead.csv", out / f"{stem}.lead.json"
+    with open(csv_path, "w", newline="") as f:
+      writer = csv.DictWriter(f, fieldnames=["start", "end", "track", "instrument"])
+      writer.writeheader()
+      writer.writerows(prediction["timeline"])
+    json_path.write_text(json.dumps({"id": prediction["id"], "timeline": prediction["timeline"]},
+                                    indent=1))
+    fig = lead_figures.heatmap_figure(np.asarray(prediction["activity"], np.float32),
+                                      prediction["activity_rate"], prediction["track_names"],
+                                      None, np.asarray(prediction["frames"]),
+                                      prediction["frame_rate"], title=str(prediction["id"]))
+    png = plots.save_figure(fig, out / f"{stem}.lead.png")
+    return [str(csv_path), str(json_path), str(png)]
+
+  # ---- the old interface's names, for the spine in transition ---------------------------------
+  def reference(self, example: Example) -> Any:
+    return example
+
+
+def _text(value: Any) -> str:
+  return value.decode() if isinstance(value, bytes) else str(value)
