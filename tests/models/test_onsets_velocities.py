@@ -24,7 +24,7 @@ def test_parameter_count_is_the_seeds():
   model = build_model("onsets_velocities", 88)
   shapes = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0),
                                              jnp.zeros((1, 1, 229, 8)), train=False))
-  count = lambda tree: sum(int(np.prod(a.shape)) for a in jax.tree.leaves(tree))  # noqa: E731
+  count = lambda tree: sum(int(np.prod(a.shape)) for a in jax.tree.leaves(tree))
   assert count(shapes["params"]) == 3_127_168
   # the derived breakdown of seeds.md §2.2
   assert count(shapes["params"]["specnorm"]) == 916
