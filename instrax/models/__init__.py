@@ -6,10 +6,10 @@ logits (B, num_classes) via `model.apply(variables, x, train=...)`; `vggish_mlp`
 
 from instrax.models import (  # noqa: F401  (imported so that the models register)
     coatnet,
-    onsets_velocities,
     crnn,
     han2016,
     mlp,
+    onsets_velocities,
     patchout,
     short_chunk,
     simple_cnn,
