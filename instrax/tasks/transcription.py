@@ -87,6 +87,7 @@ class Transcription(Task):
   """Piano onset + velocity transcription over the 88 keys (MIDI 21..108)."""
 
   sample_rate: int = 16000
+  channels: int = 1  # of the stored audio; the model hears the mono mixdown
   notes_key: str = "notes"
   chunk_frames: int = 208  # training chunk: 5 s at 24 ms
   onset_dilation: int = 3
