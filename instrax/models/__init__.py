@@ -12,6 +12,7 @@ from instrax.models import (  # noqa: F401  (imported so that the models registe
     han2016,
     lead,
     mlp,
+    onsets_velocities,
     patchout,
     short_chunk,
     simple_cnn,

@@ -7,5 +7,6 @@ from instrax.tasks import (
     clip_classification,  # noqa: F401
     lead,  # noqa: F401
     tagging,  # noqa: F401
+    transcription,  # noqa: F401
 )
 from instrax.tasks.base import TASKS, Task  # noqa: F401
