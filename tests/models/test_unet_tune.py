@@ -136,6 +136,7 @@ def test_classifiers_give_logits(name, kw, dtype):
   assert bool(jnp.all(jnp.isfinite(logits)))
 
 
+@pytest.mark.slow
 def test_frozen_unet_gets_no_gradient_and_keeps_its_statistics():
   x = jax.random.normal(jax.random.key(1), (2, 1, 256, 192)) - 2.0
   grads = {}
