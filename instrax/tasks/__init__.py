@@ -5,6 +5,7 @@ Importing this package registers every task family in `TASKS`.
 
 from instrax.tasks import (
     clip_classification,  # noqa: F401
+    separation,  # noqa: F401
     tagging,  # noqa: F401
 )
 from instrax.tasks.base import TASKS, Task  # noqa: F401
