@@ -28,7 +28,7 @@ def assert_reconstructs(actual, expected):
   lies under the zero of the first periodic-Hann window only), so the error is larger there."""
   actual, expected = np.asarray(actual), np.asarray(expected)
   np.testing.assert_allclose(actual[..., 16:-16], expected[..., 16:-16], atol=2e-4)
-  np.testing.assert_allclose(actual[..., 1:], expected[..., 1:], atol=1e-3)
+  np.testing.assert_allclose(actual[..., 1:], expected[..., 1:], atol=5e-3)
 
 
 def gm_example(rng, seconds=1.5):
@@ -87,7 +87,9 @@ def test_train_example_remixes_extra_songs():
 
 def test_unit_masks_give_back_the_mixture_and_loss_zero():
   task = make_task(sources=("vocals", "drums"))
-  audio = jax.random.normal(jax.random.key(0), (2, 1, SEG)) * 0.1
+  t = np.arange(SEG) / 16000  # band-limited: the unmasked Nyquist bin holds ~nothing
+  audio = jnp.asarray(np.stack([0.3 * np.sin(2 * np.pi * 440 * t + 1), 0.2 * np.sin(
+      2 * np.pi * 1234 * t) + 0.1 * np.cos(2 * np.pi * 3000 * t)])[:, None], jnp.float32)
   masks = jnp.ones((2, 2, 256, 64))
   est = task.estimates(masks, audio)
   assert est.shape == (2, 2, SEG)
@@ -96,7 +98,7 @@ def test_unit_masks_give_back_the_mixture_and_loss_zero():
   loss, aux = jax.jit(task.loss)(masks, batch)
   assert float(loss) < 1e-4 and set(aux) == {"mae/vocals", "mae/drums"}
   half, _ = task.loss(masks * 0.5, batch)  # half the magnitude: error = |x|/2 (below Nyquist)
-  np.testing.assert_allclose(float(half), float(jnp.abs(audio).mean()) / 2, rtol=0.05)
+  np.testing.assert_allclose(float(half), float(jnp.abs(audio).mean()) / 2, rtol=0.01)
 
 
 def test_masks_must_match_the_stft():
