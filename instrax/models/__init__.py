@@ -16,6 +16,8 @@ from instrax.models import (  # noqa: F401  (imported so that the models registe
     patchout,
     short_chunk,
     simple_cnn,
+    tune,
+    unet,
 )
 from instrax.models.registry import MODELS, build_model, model_fields
 
