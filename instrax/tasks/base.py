@@ -196,6 +196,8 @@ class Task(abc.ABC):
     Default: the segments' combined outputs concatenated along their first axis (chunk outputs of
     window-voting tasks), then `predict`.
     """
+    if len(parts) == 1:
+      return self.predict(parts[0][1], calibration)
     merged = jax.tree.map(lambda *xs: np.concatenate(xs), *[c for _, c in parts])
     return self.predict(merged, calibration)
 

@@ -110,14 +110,10 @@ class LeadDetection(Task):
             "track_mask": jax.ShapeDtypeStruct((n,), jnp.bool_),
             "inst_ids": jax.ShapeDtypeStruct((n,), jnp.int32)}
 
-  def input_shape(self) -> tuple[int, ...]:
-    return (1, self.segment_samples)
-
   def model_kwargs(self) -> dict[str, Any]:
     return {"num_classes": self.num_outputs, "num_instruments": len(self.instrument_names)}
 
-  def target_spec(self, input_spec: Any) -> jax.ShapeDtypeStruct:
-    del input_spec
+  def target_spec(self) -> jax.ShapeDtypeStruct:
     return jax.ShapeDtypeStruct((1, self.segment_frames, self.num_outputs), jnp.float32)
 
   # ---- reading examples -------------------------------------------------------------------
@@ -312,10 +308,12 @@ class LeadDetection(Task):
     return "\n".join(f"{k:<18} {metrics[k]:.4f}" for k in keys if k in metrics)
 
   # ---- predict ----------------------------------------------------------------------------
-  def predict_inputs(self, path: str, data_format: Any = None) -> Iterator[Example]:
+  def predict_inputs(self, path: str, sample_rate: int, channels: int,
+                     segment_s: float) -> Iterator[tuple[float, Example]]:
     """A folder of stems (a file named like `*mix*` is the mix, else the stems are summed);
-    instrument ids from the file names (vocabulary names in them), else unknown."""
-    del data_format
+    instrument ids from the file names (vocabulary names in them), else unknown. The song is
+    read whole (one segment)."""
+    del sample_rate, channels, segment_s
     root = pathlib.Path(path)
     if not root.is_dir():
       raise DatasetError(f"{path}: lead detection reads a folder of stems")
@@ -335,7 +333,7 @@ class LeadDetection(Task):
         "track_names": [f.stem for f in stems]}
     if mixes:
       example[self.mix_key] = io.load(mixes[0], self.sample_rate, 1)[0][0]
-    yield example
+    yield 0.0, example
 
   def predict(self, combined: dict[str, Any], calibration: dict[str, Any]) -> dict[str, Any]:
     """The lead timeline [{start, end, track, instrument}] (no-lead gaps left out), per-frame

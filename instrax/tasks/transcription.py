@@ -159,15 +159,11 @@ class Transcription(Task):
   def input_spec(self) -> dict[str, jax.ShapeDtypeStruct]:
     return {"audio": jax.ShapeDtypeStruct((1, self._samples(self.chunk_frames)), jnp.float32)}
 
-  def input_shape(self) -> tuple[int, ...]:
-    """Old spine interface (until #8 lands): the one input's shape."""
-    return self.input_spec()["audio"].shape
-
   def model_kwargs(self) -> dict[str, Any]:
     return {"num_classes": KEYS}
 
-  def target_spec(self, input_spec: dict[str, jax.ShapeDtypeStruct]) -> dict[str, Any]:
-    frames = self._info().num_frames(input_spec["audio"].shape[-1]) - 1
+  def target_spec(self) -> dict[str, Any]:
+    frames = self._info().num_frames(self.input_spec()["audio"].shape[-1]) - 1
     return {"onsets": jax.ShapeDtypeStruct((1, self.onset_stages, frames, KEYS), jnp.float32),
             "velocity": jax.ShapeDtypeStruct((1, frames, KEYS), jnp.float32)}
 

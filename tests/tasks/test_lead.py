@@ -125,7 +125,7 @@ def test_target_spec_matches_the_model():
                       attn_heads=2)
   x = {k: jax.ShapeDtypeStruct((1, *s.shape), s.dtype) for k, s in task.input_spec().items()}
   out = jax.eval_shape(lambda x: model.init_with_output(jax.random.key(0), x)[0], x)
-  assert out.shape == task.target_spec(task.input_spec()).shape
+  assert out.shape == task.target_spec().shape
 
 
 def test_predict_inputs_reads_a_folder_of_stems(tmp_path):
@@ -136,7 +136,8 @@ def test_predict_inputs_reads_a_folder_of_stems(tmp_path):
                                      instrument_offset=0)
   for name, level in (("1#vocal", 0.1), ("2#electric_guitar", 0.2)):
     soundfile.write(tmp_path / f"{name}.wav", np.full(SR, level, np.float32), SR)
-  (ex,) = task.predict_inputs(str(tmp_path))
+  ((start, ex),) = task.predict_inputs(str(tmp_path), SR, 1, 600.0)
+  assert start == 0.0
   assert ex["stems"].shape == (2, SR) and "audio" not in ex
   np.testing.assert_array_equal(ex["inst"], [32, 13])
   assert ex["track_names"] == ["1#vocal", "2#electric_guitar"]

@@ -84,7 +84,7 @@ def test_target_spec_matches_the_model_output():
   x = jnp.zeros((1, 1, 229, frames))
   out = jax.eval_shape(lambda: model.init_with_output(jax.random.PRNGKey(0), x, train=False)[0])
   assert jax.tree.map(lambda a: a.shape, out) == jax.tree.map(lambda a: a.shape,
-                                                               task.target_spec(spec))
+                                                               task.target_spec())
 
 
 def test_eval_chunks_cover_the_piece_and_stitch_back_exactly():
