@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 
 from absl import app, flags
@@ -28,6 +27,9 @@ flags.mark_flag_as_required("workdir")
 
 def main(argv: list[str]) -> int:
   del argv
+  from instrax import logs
+
+  logs.configure(flags.FLAGS.verbosity)  # before anything logs: libraries at WARNING by default
   import jax
 
   from instrax import main as instrax_main
@@ -37,7 +39,6 @@ def main(argv: list[str]) -> int:
     if jax.config.jax_platforms in (None, "", "cpu"):
       jax.config.update("jax_cpu_collectives_implementation", "gloo")
     jax.distributed.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
-  logging.getLogger().setLevel(logging.INFO)
   try:
     instrax_main.run(_CONFIG.value, _WORKDIR.value, _MODE.value, _CHECKPOINT.value)
   except UserError as e:

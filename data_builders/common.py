@@ -47,3 +47,15 @@ class AudioReader:
     n = sum(self.skipped.values())
     if n:
       logging.warning("%s: skipped %d bad audio file(s): %s", split, n, dict(self.skipped))
+
+
+class LocalBuild:
+  """Mixin for builders that read local files: TFDS prints "Downloading and preparing dataset
+  Unknown size (download: Unknown size, …)" to stdout before every build, which is wrong here
+  (nothing is downloaded, sizes are known only afterwards); log one line each way instead."""
+
+  def _log_download_bytes(self) -> None:
+    logging.info("Building dataset %s in %s", self.name, self.data_dir)
+
+  def _log_download_done(self) -> None:
+    logging.info("Dataset %s built in %s", self.name, self.data_dir)

@@ -13,7 +13,7 @@ from typing import ClassVar
 import numpy as np
 import tensorflow_datasets as tfds
 
-from data_builders.common import FAIL, SKIP, AudioReader
+from data_builders.common import FAIL, SKIP, AudioReader, LocalBuild
 from data_builders.openmic2018 import layout
 from instrax.data.vocabularies import OPENMIC
 from instrax.errors import AudioDecodeError, ConfigError, DatasetError
@@ -59,7 +59,7 @@ def check_config(config: Openmic2018Config) -> None:
                       f"{config.sample_rate} Hz, {config.channels} channel(s)")
 
 
-class Openmic2018(tfds.core.GeneratorBasedBuilder):
+class Openmic2018(LocalBuild, tfds.core.GeneratorBasedBuilder):
   """OpenMIC-2018 with split01 train/test and an artist-disjoint validation split."""
 
   VERSION = tfds.core.Version("1.0.0")
