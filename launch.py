@@ -67,5 +67,10 @@ def _parse_flags(argv: list[str]) -> list[str]:
   sys.exit(2)
 
 
-if __name__ == "__main__":
+def cli() -> None:
+  """The `instrax-launch` command (`pip install -e .`): the same as `python launch.py`."""
   app.run(main, flags_parser=_parse_flags)
+
+
+if __name__ == "__main__":
+  cli()
