@@ -18,8 +18,9 @@ from __future__ import annotations
 import ml_collections
 
 from configs import default
-from configs.common import apply_tiny
+from configs.common import apply_tiny, model_block
 from instrax.config_args import parse_arg
+from instrax.errors import ConfigError
 
 MODELS = {
     "simple_cnn": dict(n=32),
@@ -32,10 +33,12 @@ MODELS = {
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   a = parse_arg(arg, synth=False, tiny=False, model="simple_cnn", stereo=False, loss="bce",
                 aggregation="s1", n=32)
-  if a["model"] not in MODELS:
-    from instrax.errors import ConfigError
-
-    raise ConfigError(f"configs/irmas.py: model={a['model']!r}; choose from {', '.join(MODELS)}")
+  if a["stereo"] and a["model"] == "han2016":
+    raise ConfigError("configs/irmas.py: han2016 is mono (Han et al. 2016: 22.05 kHz mono); drop "
+                      "`stereo` or choose another model")
+  if a["stereo"] and a["synth"] and a["tiny"]:
+    raise ConfigError("configs/irmas.py: `stereo` needs stereo audio, and synth,tiny reads the "
+                      "mono synthmix/tiny; drop `tiny` (synthmix/irmas44k is stereo) or `stereo`")
   c = default.get_config()
   c.dataset.name = "synthmix/irmas44k" if a["synth"] else "irmas"
   c.dataset.eval_split = "validation"
@@ -45,10 +48,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       labels_key="irmas_labels" if a["synth"] else "labels", channels=2 if a["stereo"] else 1,
       window_s=3.0, eval_overlap=0.25, loss_type=a["loss"], aggregation=a["aggregation"],
       threshold=-1.0, peak_normalize=True))
-  model = dict(MODELS[a["model"]])
+  model = dict(MODELS.get(a["model"], {}))
   if "n" in model:
     model["n"] = a["n"]
-  c.model = ml_collections.ConfigDict(dict(name=a["model"], **model))
+  c.model = model_block(a["model"], list(MODELS), "configs/irmas.py", **model)
 
   # The seed's optimisation: Adam 1e-3, batch 256 (CoAtNet 32), early stopping on validation.
   c.optimizer = ml_collections.ConfigDict(dict(name="adam", grad_clip_norm=0.0))
