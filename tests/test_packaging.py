@@ -12,7 +12,8 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 def test_console_scripts_resolve_to_callables():
   scripts = PYPROJECT["project"]["scripts"]
-  assert set(scripts) == {"instrax-launch", "instrax-predict", "instrax-sweep", "instrax-build"}
+  assert set(scripts) == {"instrax-launch", "instrax-predict", "instrax-sweep", "instrax-build",
+                          "instrax-results"}
   for target in scripts.values():
     module, _, attr = target.partition(":")
     assert callable(getattr(importlib.import_module(module), attr)), target
