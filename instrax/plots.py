@@ -24,10 +24,10 @@ def _figure(width: float, height: float) -> Figure:
 
 def confusion_figure(matrix: np.ndarray, row_names: Sequence[str], col_names: Sequence[str],
                      title: str = "", shade: np.ndarray | None = None,
-                     cmap: str = "Blues") -> Figure:
-  """Count matrix with each cell's count written in it; colour = `shade` in [0, 1] (default:
-  count / row maximum, which works for single-label and multi-label rows, whose sums exceed the
-  class's example count)."""
+                     cmap: str = "Blues", zeros: bool = True) -> Figure:
+  """Count matrix with each cell's count written in it (`zeros=False`: blank for 0); colour =
+  `shade` in [0, 1] (default: count / row maximum, which works for single-label and multi-label
+  rows, whose sums exceed the class's example count)."""
   m = np.asarray(matrix)
   if m.shape != (len(row_names), len(col_names)):
     raise ValueError(f"matrix {m.shape} does not match {len(row_names)} x {len(col_names)} names")
@@ -46,10 +46,28 @@ def confusion_figure(matrix: np.ndarray, row_names: Sequence[str], col_names: Se
     ax.set_title(title)
   fontsize = 8 if max(m.shape) <= 12 else 6
   for (i, j), v in np.ndenumerate(m):
+    if not zeros and v == 0:
+      continue
     text = f"{v:g}" if np.issubdtype(m.dtype, np.floating) else str(v)
     ax.text(j, i, text, ha="center", va="center", fontsize=fontsize,
             color="white" if frac[i, j] > 0.5 else "black")
   return fig
+
+
+def _observed_classes(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str],
+                      mask: np.ndarray | None):
+  """With `mask`, only the classes observed in ≥ 1 example (as the tagging metrics): (y_true,
+  y_pred, names, mask) restricted to them; unchanged without a mask."""
+  t, p = np.asarray(y_true), np.asarray(y_pred)
+  if t.ndim != 2 or t.shape[1] != len(class_names):
+    raise ValueError(f"{t.shape[-1]} classes in the labels but {len(class_names)} names")
+  if mask is None:
+    return t, p, list(class_names), None
+  m = np.asarray(mask, bool)
+  if m.shape != t.shape:
+    raise ValueError(f"mask shape {m.shape} != labels shape {t.shape}")
+  cols = np.flatnonzero(m.any(0))
+  return t[:, cols], p[:, cols], [class_names[c] for c in cols], m[:, cols]
 
 
 def prf_bars_figure(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str],
@@ -57,13 +75,14 @@ def prf_bars_figure(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequenc
   """Per-class precision, recall and F1 as horizontal bars, one group per class, its support
   (observed positives) beside its name; micro and macro F1 in the title.
 
-  y_true, y_pred: bool or 0/1 (N, C); `mask` (N, C): only observed entries count (partial labels).
-  Values from `classification.multilabel_prf` (zero-division = 0, as scikit-learn).
+  y_true, y_pred: bool or 0/1 (N, C); `mask` (N, C): only observed entries count (partial labels)
+  and classes observed nowhere are left out, so macro F1 averages the annotated classes, as the
+  tagging metrics do. Values from `classification.multilabel_prf` (zero-division = 0, as
+  scikit-learn).
   """
+  y_true, y_pred, class_names, mask = _observed_classes(y_true, y_pred, class_names, mask)
   prf = classification.multilabel_prf(y_true, y_pred, mask)
   c = len(class_names)
-  if prf["f1"].shape != (c,):
-    raise ValueError(f"{prf['f1'].shape[0]} classes in the labels but {c} names")
   fig = _figure(7.0, max(3.0, 0.42 * c + 1.3))
   ax = fig.add_subplot()
   rows = np.arange(c)
@@ -132,18 +151,17 @@ def error_confusion_figure(y_true: np.ndarray, y_pred: np.ndarray, class_names: 
                            ) -> Figure:
   """`error_confusion` drawn as a matrix: diagonal = correct (counts, unshaded), off-diagonal =
   errors only, shaded by count / the largest error count so that the worst confusions stand out;
-  the "none" row is drawn only when some example has no true class."""
+  zero cells blank. The "none" row is drawn only when some example has no true class; with
+  `mask`, classes observed nowhere are left out."""
+  y_true, y_pred, names, mask = _observed_classes(y_true, y_pred, class_names, mask)
   counts = error_confusion(y_true, y_pred, mask)
-  names = list(class_names)
-  if counts.shape[0] != len(names) + 1:
-    raise ValueError(f"{counts.shape[0] - 1} classes in the labels but {len(names)} names")
   errors = counts.astype(np.float64)
   np.fill_diagonal(errors[:-1, :-1], 0.0)
   errors[-1, -1] = 0.0  # "none" → "none" is correct too
   shade = errors / max(errors.max(), 1.0)
   rows = [*names, "none"] if counts[-1].any() else names
   return confusion_figure(counts[:len(rows)], rows, [*names, "none"], title,
-                          shade=shade[:len(rows)], cmap="Reds")
+                          shade=shade[:len(rows)], cmap="Reds", zeros=False)
 
 
 def pr_curves_figure(curves: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],

@@ -86,12 +86,16 @@ def test_error_confusion_figure_draws_the_counts(tmp_path):
   ax = fig.axes[0]
   assert [x.get_text() for x in ax.get_yticklabels()] == ["a", "b", "c", "none"]
   assert [x.get_text() for x in ax.get_xticklabels()] == ["a", "b", "c", "none"]
-  assert [int(x.get_text()) for x in ax.texts] == EXPECTED.ravel().tolist()
+  assert [int(x.get_text()) for x in ax.texts] == EXPECTED[EXPECTED > 0].tolist()  # 0s blank
   t1, p1 = _sets([("a", "ab"), ("b", "")])  # every example has a true class: no "none" row
   labels = [x.get_text() for x in plots.error_confusion_figure(t1, p1, "abc").axes[0]
             .get_yticklabels()]
   assert labels == ["a", "b", "c"]
   assert plots.save_figure(fig, tmp_path / "errors.png").stat().st_size > 1000
+  mask = np.ones((len(EXAMPLES), 3), bool)
+  mask[:, 1] = False  # b observed nowhere: left out
+  masked = plots.error_confusion_figure(t, p, ["a", "b", "c"], mask).axes[0]
+  assert [x.get_text() for x in masked.get_xticklabels()] == ["a", "c", "none"]
 
 
 def test_prf_bars_figure_values_by_hand(tmp_path):
@@ -108,6 +112,10 @@ def test_prf_bars_figure_values_by_hand(tmp_path):
   masked = plots.prf_bars_figure(y_true, y_pred, ["x", "y"],
                                  mask=np.array([[1, 0], [1, 1], [1, 1]], bool))
   assert [round(b.get_width(), 4) for b in masked.axes[0].patches][:2] == [1.0, 1.0]  # no FP of y
+  only_x = plots.prf_bars_figure(y_true, y_pred, ["x", "y"],
+                                 mask=np.array([[1, 0], [1, 0], [1, 0]], bool)).axes[0]
+  assert [x.get_text() for x in only_x.get_yticklabels()] == ["x (n=2)"]  # y observed nowhere
+  assert only_x.get_title() == "micro F1 0.667, macro F1 0.667"  # macro over observed classes
   with pytest.raises(ValueError, match="2 classes in the labels but 3 names"):
     plots.prf_bars_figure(y_true, y_pred, ["x", "y", "z"])
   assert plots.save_figure(fig, tmp_path / "prf.png").stat().st_size > 1000
