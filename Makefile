@@ -7,10 +7,12 @@ PYTEST_ARGS ?=
 
 .PHONY: install demo test test-all lint bench clean
 
-$(VENV)/.installed: requirements.txt requirements-nodeps.txt requirements-dev.txt
+# `pip install -e .` (pyproject.toml; pins from requirements*.txt) also puts the instrax-launch,
+# -predict, -sweep and -build commands in $(VENV)/bin.
+$(VENV)/.installed: pyproject.toml requirements.txt requirements-nodeps.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install -q -e ".[dev]"
 	$(PY) -m pip install -q --no-deps -r requirements-nodeps.txt
 	touch $@
 

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 
@@ -32,13 +31,15 @@ flags.mark_flag_as_required("workdir")
 
 def main(argv: list[str]) -> int:
   del argv
+  from instrax import logs
+
+  logs.configure(flags.FLAGS.verbosity)  # before anything logs: libraries at WARNING by default
   from instrax import cluster
   from instrax import main as instrax_main
   from instrax.errors import UserError
 
   # Multi-process: these flags, or nothing under `srun` (read from SLURM; docs/clusters.md).
   cluster.init_distributed(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
-  logging.getLogger().setLevel(logging.INFO)
   try:
     instrax_main.run(_CONFIG.value, _WORKDIR.value, _MODE.value, _CHECKPOINT.value,
                      allow_config_change=_ALLOW_CHANGE.value)
@@ -83,5 +84,10 @@ def _parse_flags(argv: list[str]) -> list[str]:
   sys.exit(2)
 
 
-if __name__ == "__main__":
+def cli() -> None:
+  """The `instrax-launch` command (`pip install -e .`): the same as `python launch.py`."""
   app.run(main, flags_parser=_parse_flags)
+
+
+if __name__ == "__main__":
+  cli()

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import ml_collections
 
-from configs.common import apply_tiny
+from configs.common import apply_tiny, model_block
 from instrax.config_args import parse_arg
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  """The shared defaults (a CRNN on synthmix/demo); `:tiny` shrinks them for tests."""
-  args = parse_arg(arg, tiny=False)
+  """The shared defaults (a CRNN on synthmix/demo); `:tiny` shrinks them for tests, `:model=NAME`
+  swaps in another registered model with its own default fields."""
+  args = parse_arg(arg, tiny=False, model="crnn")
   c = ml_collections.ConfigDict()
   c.seed = 0
   c.data_dir = ""  # "" → $INSTRAX_DATA_DIR, else ~/tensorflow_datasets
@@ -36,8 +37,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.frontend.f_max = 8000.0
   c.frontend.top_db = 80.0
 
-  c.model = ml_collections.ConfigDict()
-  c.model.name = "crnn"
+  c.model = model_block(args["model"], source="configs/default.py")
 
   c.task = ml_collections.ConfigDict()
   c.task.name = "clip_classification"

@@ -21,7 +21,7 @@ from __future__ import annotations
 import ml_collections
 
 from configs import default
-from configs.common import apply_tiny
+from configs.common import apply_tiny, model_block
 from instrax.config_args import parse_arg
 from instrax.errors import ConfigError
 
@@ -46,6 +46,12 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     raise ConfigError(f"configs/irmas.py: model={a['model']!r}; choose from {', '.join(MODELS)}")
   if a["loss"] not in DECODING:
     raise ConfigError(f"configs/irmas.py: loss={a['loss']!r}; choose from {', '.join(DECODING)}")
+  if a["stereo"] and a["model"] == "han2016":
+    raise ConfigError("configs/irmas.py: han2016 is mono (Han et al. 2016: 22.05 kHz mono); drop "
+                      "`stereo` or choose another model")
+  if a["stereo"] and a["synth"] and a["tiny"]:
+    raise ConfigError("configs/irmas.py: `stereo` needs stereo audio, and synth,tiny reads the "
+                      "mono synthmix/tiny; drop `tiny` (synthmix/irmas44k is stereo) or `stereo`")
   c = default.get_config()
   c.dataset.name = "synthmix/irmas44k" if a["synth"] else "irmas"
   c.dataset.eval_split = "validation"
@@ -56,10 +62,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       window_s=3.0, eval_overlap=0.25, loss_type=a["loss"],
       aggregation=a["aggregation"] or DECODING[a["loss"]][0],
       compare_aggregations=DECODING[a["loss"]][1], threshold=-1.0, peak_normalize=True))
-  model = dict(MODELS[a["model"]])
+  model = dict(MODELS.get(a["model"], {}))
   if "n" in model:
     model["n"] = a["n"]
-  c.model = ml_collections.ConfigDict(dict(name=a["model"], **model))
+  c.model = model_block(a["model"], list(MODELS), "configs/irmas.py", **model)
 
   # The seed's optimisation: Adam 1e-3, batch 256 (CoAtNet 32), early stopping on validation.
   c.optimizer = ml_collections.ConfigDict(dict(name="adam", grad_clip_norm=0.0))

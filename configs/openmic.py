@@ -19,35 +19,31 @@ from __future__ import annotations
 import ml_collections
 
 from configs import default
-from configs.common import apply_tiny
+from configs.common import apply_tiny, model_block
 from instrax.config_args import parse_arg
 from instrax.errors import ConfigError
 
-# Per model: full-size fields (OpenMIC, 128 × 1001 log-mels) and the tiny ones used by tests.
+# Per model: its full-size fields on OpenMIC (128 × 1001 log-mels); `tiny` shrinks it further
+# (configs/common.py TINY_MODELS).
 MODELS = {
-    "short_chunk_res": (dict(dropout=0.5), dict(channels=(4, 8, 8))),
-    "short_chunk": (dict(dropout=0.5), dict(channels=(4, 8, 8))),
-    "crnn": (dict(channels=(32, 64, 128, 128), pools=((2, 2), (2, 2), (2, 2), (2, 2)),
-                  rnn_features=128, dropout=0.3),
-             dict()),  # apply_tiny shrinks crnn
+    "short_chunk_res": dict(dropout=0.5),
+    "short_chunk": dict(dropout=0.5),
+    "crnn": dict(channels=(32, 64, 128, 128), pools=((2, 2), (2, 2), (2, 2), (2, 2)),
+                 rnn_features=128, dropout=0.3),
     # PaSST's OpenMIC setting drops 4 frequency rows and 40 time columns of patches.
-    "patchout": (dict(embed_dim=192, depth=6, heads=3, max_time_patches=100, patchout_freq=4,
-                      patchout_time=40, dropout=0.1),
-                 dict(embed_dim=16, depth=1, heads=2, patchout_freq=1, patchout_time=1)),
-    "han2016": (dict(), dict(channels=(4, 8), hidden=16)),
-    "coatnet0": (dict(dropout=0.1), dict(num_blocks=(1, 1, 1, 1, 1), channels=(8, 8, 16, 16, 16),
-                                         heads=1, dim_head=8)),
-    "simple_cnn": (dict(), dict(n=4, hidden=8)),
-    "cnn_rnn": (dict(), dict(n=4, hidden=8)),
-    "vggish_mlp": (dict(hidden=1024, dropout=0.5), dict(hidden=16)),
+    "patchout": dict(embed_dim=192, depth=6, heads=3, max_time_patches=100, patchout_freq=4,
+                     patchout_time=40, dropout=0.1),
+    "han2016": dict(),
+    "coatnet0": dict(dropout=0.1),
+    "simple_cnn": dict(),
+    "cnn_rnn": dict(),
+    "vggish_mlp": dict(hidden=1024, dropout=0.5),
 }
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   args = parse_arg(arg, synth=False, tiny=False, features=False, model="")
   model = args["model"] or ("vggish_mlp" if args["features"] else "short_chunk_res")
-  if model not in MODELS:
-    raise ConfigError(f"configs/openmic.py: model={model!r} unknown; valid: {', '.join(MODELS)}")
   features = args["features"] or model == "vggish_mlp"
   if features and model != "vggish_mlp":
     raise ConfigError(f"configs/openmic.py: `features` (VGGish frames) needs model=vggish_mlp, "
@@ -63,7 +59,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       input="vggish" if features else "audio", vggish_scale="dequantize", window_s=10.0,
       eval_overlap=0.0, window_pooling="mean", peak_normalize=False, positive_threshold=0.5,
       soft_targets=False, threshold_mode="tuned", fixed_threshold=0.5))
-  c.model = ml_collections.ConfigDict(dict(name=model, **MODELS[model][0]))
+  c.model = model_block(model, list(MODELS), "configs/openmic.py", **MODELS.get(model, {}))
   c.train.best_metric = "map"
   c.train.best_mode = "max"
   c.reference_numbers = ml_collections.ConfigDict({
@@ -111,7 +107,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.schedule.warmup_steps = 200
   if args["tiny"]:
     apply_tiny(c)
-    c.model.update(MODELS[model][1])
     c.task.window_s = 1.0
     c.augment.time_mask_width = 10
   return c

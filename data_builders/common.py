@@ -121,3 +121,15 @@ def warn_unofficial_counts(dataset: str, found: Mapping[str, int],
                     "build are not comparable with published ones (missing or extra files?)",
                     dataset, "; ".join(lines))
   return lines
+
+
+class LocalBuild:
+  """Mixin for builders that read local files: TFDS prints "Downloading and preparing dataset
+  Unknown size (download: Unknown size, …)" to stdout before every build, which is wrong here
+  (nothing is downloaded, sizes are known only afterwards); log one line each way instead."""
+
+  def _log_download_bytes(self) -> None:
+    logging.info("Building dataset %s in %s", self.name, self.data_dir)
+
+  def _log_download_done(self) -> None:
+    logging.info("Dataset %s built in %s", self.name, self.data_dir)

@@ -102,8 +102,8 @@ def write_extras(out_dir: str, step: int, extras: dict[str, Any],
     images[f"test/{name}"] = plots.figure_to_array(fig)
   if writer is not None:
     writer.images(step, images)
-    for name, (audio, rate) in extras.get("audio", {}).items():
-      writer.audio(step, f"test/{name}", np.asarray(audio, np.float32), int(rate))
+    writer.audio(step, {f"test/{name}": (np.asarray(audio, np.float32), int(rate))
+                        for name, (audio, rate) in extras.get("audio", {}).items()})
 
 
 def format_report(title: str, results: dict[str, float], per_class: str = "",

@@ -10,6 +10,7 @@ import pytest
 from instrax.config_args import parse_arg
 from instrax.errors import ConfigError
 from instrax.experiment import DataFormat, Experiment
+from instrax.models.registry import MODELS, model_fields
 from tests.conftest import ROOT
 
 CONFIGS = sorted(p.stem for p in (ROOT / "configs").glob("*.py")
@@ -48,3 +49,43 @@ def test_config_args_parse_and_refuse_unknown():
     parse_arg("bogus", tiny=False, model="x")
   with pytest.raises(ConfigError, match="expected int"):
     parse_arg("n=abc", n=32)
+
+
+def _offered_models(name: str) -> list[str]:
+  module = importlib.import_module(f"configs.{name}")
+  return list(getattr(module, "MODELS", None) or MODELS.names())
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_model_arg_resets_the_model_block(name):
+  """`model=X` leaves no field of the config's default model behind (issue #16 item 6)."""
+  module = importlib.import_module(f"configs.{name}")
+  default_model = module.get_config("tiny").model.name
+  for model in _offered_models(name):
+    for arg in (f"model={model}", f"model={model},tiny"):
+      block = module.get_config(arg).model.to_dict()
+      assert block["name"] == model
+      accepted = set(model_fields(model)) - {"num_classes"}
+      assert set(block) - {"name"} <= accepted, (arg, sorted(set(block) - accepted))
+  with pytest.raises(ConfigError, match=f"configs/{name}.py: model='nope' unknown; valid: .*"
+                                        f"{default_model}"):
+    module.get_config("model=nope")
+
+
+def test_swapped_model_builds_an_experiment():
+  config = importlib.import_module("configs.demo").get_config("model=simple_cnn,tiny")
+  exp = Experiment(config, DataFormat(16000, 1))
+  assert exp.model_name == "simple_cnn"
+  assert jax.tree.leaves(exp.abstract_state().params)
+
+
+def test_irmas_stereo_is_honoured_or_refused():
+  irmas = importlib.import_module("configs.irmas")
+  synth = irmas.get_config("synth,stereo")
+  assert (synth.task.channels, synth.dataset.name) == (2, "synthmix/irmas44k")  # stereo mixes
+  assert irmas.get_config("stereo,model=cnn_rnn").task.channels == 2
+  assert irmas.get_config("synth").task.channels == 1
+  with pytest.raises(ConfigError, match="synth,tiny reads the mono synthmix/tiny"):
+    irmas.get_config("synth,stereo,tiny")
+  with pytest.raises(ConfigError, match="han2016 is mono"):
+    irmas.get_config("stereo,model=han2016")

@@ -21,7 +21,14 @@ from typing import ClassVar
 import numpy as np
 import tensorflow_datasets as tfds
 
-from data_builders.common import FAIL, SKIP, AudioReader, log_os_metadata, warn_unofficial_counts
+from data_builders.common import (
+    FAIL,
+    SKIP,
+    AudioReader,
+    LocalBuild,
+    log_os_metadata,
+    warn_unofficial_counts,
+)
 from data_builders.irmas import layout
 from instrax.data.vocabularies import IRMAS
 from instrax.errors import ConfigError, DatasetError
@@ -59,7 +66,7 @@ class IrmasConfig(tfds.core.BuilderConfig):
       raise ConfigError(f"on_bad_audio must be {SKIP!r} or {FAIL!r}, got {self.on_bad_audio!r}")
 
 
-class Irmas(tfds.core.GeneratorBasedBuilder):
+class Irmas(LocalBuild, tfds.core.GeneratorBasedBuilder):
   """IRMAS: 3-s single-label training excerpts and multi-label test excerpts."""
 
   VERSION = tfds.core.Version("1.1.0")

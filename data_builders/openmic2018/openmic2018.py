@@ -13,7 +13,14 @@ from typing import ClassVar
 import numpy as np
 import tensorflow_datasets as tfds
 
-from data_builders.common import FAIL, SKIP, AudioReader, log_os_metadata, warn_unofficial_counts
+from data_builders.common import (
+    FAIL,
+    SKIP,
+    AudioReader,
+    LocalBuild,
+    log_os_metadata,
+    warn_unofficial_counts,
+)
 from data_builders.openmic2018 import layout
 from instrax.data.vocabularies import OPENMIC
 from instrax.errors import AudioDecodeError, ConfigError, DatasetError
@@ -59,7 +66,7 @@ def check_config(config: Openmic2018Config) -> None:
                       f"{config.sample_rate} Hz, {config.channels} channel(s)")
 
 
-class Openmic2018(tfds.core.GeneratorBasedBuilder):
+class Openmic2018(LocalBuild, tfds.core.GeneratorBasedBuilder):
   """OpenMIC-2018 with split01 train/test and an artist-disjoint validation split."""
 
   VERSION = tfds.core.Version("1.1.0")

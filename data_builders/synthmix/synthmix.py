@@ -27,6 +27,7 @@ from typing import ClassVar
 import numpy as np
 import tensorflow_datasets as tfds
 
+from data_builders.common import LocalBuild
 from data_builders.synthmix import example, generate, instruments, render
 from instrax.data import vocabularies
 from instrax.errors import DatasetError
@@ -73,7 +74,7 @@ class SynthmixConfig(tfds.core.BuilderConfig):
     return {"train": self.num_train, "validation": self.num_validation, "test": self.num_test}
 
 
-class Synthmix(tfds.core.GeneratorBasedBuilder):
+class Synthmix(LocalBuild, tfds.core.GeneratorBasedBuilder):
   """Synthetic multitrack mixes of real scores (see the module docstring)."""
 
   VERSION = tfds.core.Version("1.0.0")

@@ -174,10 +174,9 @@ class ClipClassification(Task):
     y_true = np.stack(references)
     y_pred, _ = self._aggregate(outputs, self.aggregation,
                                 self._threshold(self.aggregation, calibration))
-    matrix = classification.multilabel_confusion(y_true, y_pred)
     names = list(self.class_names)
-    return {"confusion": plots.confusion_figure(matrix, names, [*names, "missed"],
-                                                "true class → predicted classes")}
+    return {"per_class_prf": plots.prf_bars_figure(y_true, y_pred, names, title="test split"),
+            "confusion": plots.error_confusion_figure(y_true, y_pred, names)}
 
   def predict(self, outputs: np.ndarray, calibration: dict[str, Any]) -> dict[str, Any]:
     fn = aggregation.AGGREGATIONS.get(self.aggregation)

@@ -225,8 +225,12 @@ class Tagging(Task):
     for c, curve in zip(cols, ranking.precision_recall_curve(labels[:, cols], scores[:, cols],
                                                              mask[:, cols])):
       curves[c] = curve
+    y_pred = scores >= self.decision_thresholds(calibration)
     return {"pr_curves": plots.pr_curves_figure(curves, self.class_names, ap,
-                                                "precision-recall (observed entries)")}
+                                                "precision-recall (observed entries)"),
+            "per_class_prf": plots.prf_bars_figure(labels, y_pred, self.class_names, mask,
+                                                   "test split, observed entries"),
+            "confusion": plots.error_confusion_figure(labels, y_pred, self.class_names, mask)}
 
   def table(self, metrics: dict[str, float]) -> str:
     """Per-class F1 (tuned thresholds) and AP over the observed labels of one split."""

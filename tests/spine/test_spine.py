@@ -4,7 +4,6 @@ parameter groups and transfer between runs — on a toy two-input, two-head task
 from __future__ import annotations
 
 import json
-import os
 
 import jax
 import ml_collections
@@ -30,7 +29,7 @@ def test_toy_task_trains_and_evaluates_end_to_end(tmp_path, synth_data_dir):
   assert 0.0 <= results["test/accuracy"] <= 1.0
   # synthmix/tiny mixes are 4 s: 20 chunks of 0.2 s, each 11 frames, stitched per example.
   assert results["test/frames"] == 20 * 11
-  saved = json.load(open(tmp_path / "results.json"))
+  saved = json.loads((tmp_path / "results.json").read_text())
   assert saved["test/accuracy"] == results["test/accuracy"]
 
 

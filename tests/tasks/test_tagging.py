@@ -220,7 +220,7 @@ def test_summaries_draw_pr_curves_and_table_lists_every_class():
   refs = references(task, relevance, mask)
   calibration = task.calibrate(outputs, refs)
   figs = task.summaries(outputs, refs, calibration)
-  assert set(figs) == {"pr_curves"}
+  assert set(figs) == {"pr_curves", "per_class_prf", "confusion"}
   assert len(figs["pr_curves"].axes[0].lines) == C
   metrics = task.metrics(outputs, refs, calibration)
   table = task.table(metrics)
