@@ -52,7 +52,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.train.best_metric = "sdr"
   c.train.best_mode = "max"
   c.eval.batch_size = 16
-  c.reference_numbers = {"sdr/vocals": "musdb18 SDR: Open-Unmix 5.3, HT-Demucs 9.0, "
+  c.reference_numbers = {"sdr": "musdb18 SDR: Open-Unmix 5.3, HT-Demucs 9.0, "
                                        "BS-RoFormer 9.8 dB (mean over sources)"}
   if args["tiny"]:
     apply_tiny(c)
