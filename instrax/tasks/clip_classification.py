@@ -3,7 +3,9 @@
 Training: a random `window_s` crop of each example against its multi-hot (or one-hot) labels,
 sigmoid BCE or softmax CE. Evaluation: sliding windows with `eval_overlap` over the whole excerpt,
 window logits aggregated into a clip prediction (majority / S1 / S2 / softmax), multi-label
-micro and macro P/R/F1 over the vocabulary.
+micro and macro P/R/F1 over the vocabulary, and top-1 `accuracy` (the clip's highest-scoring class
+is one of its labels: plain accuracy for single-label data such as FMA's top-level genres, seed
+003's "WA", with softmax CE and the `softmax` aggregation: mean window probabilities).
 """
 
 from __future__ import annotations
@@ -132,6 +134,7 @@ class ClipClassification(Task):
     out = {k: float(prf[k]) for k in ("micro_precision", "micro_recall", "micro_f1",
                                       "macro_precision", "macro_recall", "macro_f1")}
     out["lrap"] = float(ranking.lrap(y_true, scores))
+    out["accuracy"] = top1_accuracy(y_true, scores)
     if threshold is not None:
       out["threshold"] = float(threshold)
     return out | {f"{k}/{n}": float(v) for k in ("precision", "recall", "f1")
@@ -139,7 +142,7 @@ class ClipClassification(Task):
 
   def metric_names(self) -> tuple[str, ...]:
     base = ("micro_precision", "micro_recall", "micro_f1", "macro_precision", "macro_recall",
-            "macro_f1", "lrap")
+            "macro_f1", "lrap", "accuracy")
     return base + tuple(f"{n}/{k}" for n in self.compare_aggregations if n != self.aggregation
                         for k in ("micro_f1", "macro_f1"))
 
@@ -167,6 +170,8 @@ class ClipClassification(Task):
                 f"{metrics['micro_f1']:6.3f}")
     rows.append(f"{'macro':<18} {metrics['macro_precision']:6.3f} {metrics['macro_recall']:6.3f} "
                 f"{metrics['macro_f1']:6.3f}")
+    if "accuracy" in metrics:
+      rows.append(f"{'accuracy (top-1)':<18} {metrics['accuracy']:6.3f}")
     return "\n".join(rows)
 
   def summaries(self, stats: list[Any], calibration: dict[str, Any]) -> dict[str, Any]:
@@ -184,3 +189,15 @@ class ClipClassification(Task):
     return {"instruments": [n for n, p in zip(self.class_names, pred) if p],
             "scores": {n: float(s) for n, s in zip(self.class_names, score)},
             "windows": int(outputs.shape[0])}
+
+
+def top1_accuracy(y_true: np.ndarray, scores: np.ndarray) -> float:
+  """Fraction of clips whose highest-scoring class is one of their labels: (N, C) bool labels,
+  (N, C) scores. For single-label data (FMA genres) this is plain accuracy of the argmax, as
+  `sklearn.metrics.accuracy_score(labels.argmax(1), scores.argmax(1))` (MSSPT's "WA")."""
+  y_true, scores = np.asarray(y_true, bool), np.asarray(scores)
+  if y_true.shape != scores.shape or y_true.ndim != 2:
+    raise ValueError(f"labels {y_true.shape} and scores {scores.shape} must both be (N, C)")
+  if not len(y_true):
+    return float("nan")
+  return float(y_true[np.arange(len(y_true)), scores.argmax(1)].mean())
