@@ -43,3 +43,5 @@ def test_separator_trains_evaluates_and_predicts_stems(tmp_path, synth_data_dir)
   assert result["files"] == [str(stem_path)]
   audio, sr = sf.read(stem_path)
   assert sr == 16000 and audio.shape == (32000,)
+  # stems cannot go to stdout
+  assert predict.main([f"--workdir={workdir}", str(song), "--format=json"]) == 2

@@ -171,6 +171,7 @@ class Separation(Task):
 
   allow_specaugment = False
   allow_mixup = False
+  needs_output_dir = True  # predict writes the stems as WAV files (instrax/predict.py)
 
   def __post_init__(self):
     self.sources = tuple(self.sources)
