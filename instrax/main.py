@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from typing import Any
 
 import jax
@@ -233,11 +234,13 @@ def _write_report(config, exp: Experiment, out_dir: str, record: dict[str, Any],
   table = records.format_report(title, results, exp.task.table(test_metrics) if test_metrics
                                 else "", reference, final, _oracle(results, test) if test else None)
   if jax.process_index() == 0:
+    python = os.path.relpath(sys.executable) if sys.executable else "python"
+    tensorboard = os.path.join(os.path.dirname(python), "tensorboard")
+    run_dir = out_dir.split(f"{os.sep}eval{os.sep}")[0]
     print(table)
     print(f"\nRecord: {os.path.join(out_dir, 'results.json')}\n"
-          f"  TensorBoard:  tensorboard --logdir {out_dir}\n"
-          f"  Re-evaluate:  python launch.py --workdir={out_dir.split('/eval/')[0]} --mode=eval "
+          f"  TensorBoard:  {tensorboard} --logdir {run_dir}\n"
+          f"  Re-evaluate:  {python} launch.py --workdir={run_dir} --mode=eval "
           "[--checkpoint=latest|best|STEP] [--config.task.FIELD=VALUE]\n"
-          f"  Predict:      python -m instrax.predict --workdir={out_dir.split('/eval/')[0]} "
-          "FILE...")
+          f"  Predict:      {python} -m instrax.predict --workdir={run_dir} FILE...")
   return results

@@ -165,6 +165,12 @@ class Task(abc.ABC):
     del stats, calibration
     return {}
 
+  def pr_curves(self, stats: list[Any]) -> dict[str, tuple[np.ndarray, np.ndarray, Any]]:
+    """Per-class data for TensorBoard's PR-curve dashboard: name → (labels bool (N,), scores in
+    [0, 1] (N,), weights (N,) or None)."""
+    del stats
+    return {}
+
   def table(self, metrics: dict[str, float]) -> str:
     """A per-class text table from one split's `metrics` (without the split prefix)."""
     del metrics
