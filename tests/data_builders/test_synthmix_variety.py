@@ -154,3 +154,23 @@ def test_named_bank_missing_says_how_to_install(monkeypatch):
     render.resolve_soundfont("FluidR3_GM")
   assert render.resolve_soundfont("TimGM6mb") == render.default_soundfont()
   assert "FluidR3_GM" not in render.available()
+
+
+@pytest.mark.slow
+def test_rich_recipe_builds_in_a_pool(tmp_path):
+  """The `rich` recipe (3 banks, every variation) at a few examples, rendered by 2 workers."""
+  from data_builders.synthmix import Synthmix
+
+  rich = next(c for c in Synthmix.BUILDER_CONFIGS if c.name == "rich")
+  missing = [b for b in rich.soundfonts if render.find_standard(b) is None]
+  if missing:
+    pytest.skip(f"SoundFonts {missing} not installed (make soundfonts)")
+  config = dataclasses.replace(rich, name="rich_small", num_train=6, num_validation=2,
+                               num_test=2, num_scores=6)
+  builder = Synthmix(config=config, data_dir=str(tmp_path), file_format="array_record")
+  builder.download_and_prepare()
+  train = builder.as_data_source("train")
+  assert len(train) == 6
+  for i in range(6):
+    ex = train[i]
+    assert ex["audio"].shape[1] == 1 and ex["irmas_labels"].sum() >= 1
