@@ -49,14 +49,20 @@ class Predictor:
   """A restored run: its Experiment, state, checkpoint step and calibration."""
 
   def __init__(self, workdir: str, checkpoint: str = "latest"):
-    from instrax import main, records
+    from instrax import export, main, records
     from instrax.experiment import Experiment
 
     self.workdir = workdir
     self.config, self.data_format = main.load_workdir_config(workdir)
     self.exp = Experiment(self.config, self.data_format)
-    self.state, self.step = main.restore_state(self.exp, workdir, checkpoint)
-    calibration = records.load_calibration(workdir, self.step)
+    if export.is_export(workdir):  # a shipped model: params only (instrax/export.py)
+      self.state = export.load_state(self.exp, workdir)
+      with open(os.path.join(workdir, "export.json")) as f:
+        self.step = int(json.load(f)["step"])
+      calibration = records.load_calibration(workdir, 0)
+    else:
+      self.state, self.step = main.restore_state(self.exp, workdir, checkpoint)
+      calibration = records.load_calibration(workdir, self.step)
     if calibration is None:
       logging.warning("no calibration stored for step %d of %s: using the task's default "
                       "decoding (run `python launch.py --workdir=%s --mode=eval "
