@@ -199,13 +199,13 @@ def _evaluate_checkpoint(config, exp: Experiment, dataset, workdir: str,
   saved, _ = load_workdir_config(workdir)
   diff = records.config_differences(saved.to_dict(), config.to_dict(), RELAUNCH_FREE)
   out_dir = records.eval_dir(workdir, step, diff)
-  calibration = records.load_calibration(workdir, step) if not diff else None
-  if calibration is None:
+  stored = records.load_calibration(workdir, step) if not diff else None
+  if stored is None:
     logging.warning("calibrating step %d on %s%s", step, config.dataset.eval_split,
                     " (config differs from the run's)" if diff else " (none stored)")
   results, calibration, extras = evaluate_lib.evaluate(exp, state, dataset,
-                                                       calibration=calibration, oracle=True)
-  if not diff:
+                                                       calibration=stored, oracle=True)
+  if stored is None and not diff:  # the run's own decoding, missing so far: store it
     records.save_calibration(workdir, step, calibration)
   writers.write_json(os.path.join(out_dir, "calibration.json"), calibration)
   writers.write_json(os.path.join(out_dir, "config_differences.json"),
