@@ -35,7 +35,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   else:
     c.dataset.name = DATASETS["synth" if a["synth"] else "maestro"]
   c.dataset.eval_split = "validation"
-  c.frontend = ml_collections.ConfigDict(dict(name="onsets_velocities"))
+  # unfloored dB: the model floors at the whole file's max − 80 dB (task.file_db_reference)
+  c.frontend = ml_collections.ConfigDict(dict(name="onsets_velocities", top_db=None))
   c.model = ml_collections.ConfigDict(dict(name="onsets_velocities", dropout=0.15,
                                            bn_momentum=0.95))
   c.task = ml_collections.ConfigDict(dict(
