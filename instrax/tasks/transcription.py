@@ -40,6 +40,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from scipy import special
 
 from instrax.audio import file_db
 from instrax.errors import ConfigError
@@ -252,7 +253,7 @@ class Transcription(Task):
     out = {}
     for name, logits in (("onsets", np.asarray(outputs["onsets"])[:, -1]),
                          ("velocity", np.asarray(outputs["velocity"]))):
-      probs = 1 / (1 + np.exp(-logits.astype(np.float32)))
+      probs = special.expit(logits.astype(np.float32))
       probs = np.pad(probs, ((0, 0), (1, 0), (0, 0)))  # left-pad: output t ↔ frame t
       out[name] = stitch(probs, self.eval_overlap_frames, total)
     if "keep_frames" in example:  # a predict segment: the frames whose notes it owns
