@@ -34,6 +34,7 @@ bench: install
 	$(PY) bench/bench_frontend.py
 	$(PY) bench/bench_pipeline.py
 	$(PY) bench/bench_synthmix.py
+	$(PY) bench/bench_piano.py --seconds 60 --batch 4 --steps 3
 
 clean:
 	rm -rf $(VENV) workdirs
