@@ -34,6 +34,7 @@ bench: install
 	$(PY) bench/bench_frontend.py
 	$(PY) bench/bench_pipeline.py
 	$(PY) bench/bench_synthmix.py
+	$(PY) bench/bench_piano.py --seconds 60 --batch 4 --steps 3
 
 # Large sampled General-MIDI banks for synthmix/rich and synthmix/piano (Debian/Ubuntu packages;
 # synthmix finds them at /usr/share/sounds/sf2 and sf3). `make demo` does not need them.

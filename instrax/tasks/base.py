@@ -46,6 +46,9 @@ class FrontendInfo:
     num_frames: samples → the number of frames the frontend makes of them.
     stft: (..., T) audio → complex (..., frames, bins) STFT (None when the frontend has none).
     istft: (complex (..., frames, bins), length) → (..., length) audio (None likewise).
+    features: (..., T) audio → (..., frames, bins) features, the frontend itself (None without
+      one), for host-side statistics of whole files (e.g. `instrax.audio.file_db`).
+    n_fft: STFT window in samples (0 without one).
   """
 
   sample_rate: int
@@ -54,6 +57,8 @@ class FrontendInfo:
   num_frames: Callable[[int], int] | None = None
   stft: Callable[[jax.Array], jax.Array] | None = None
   istft: Callable[..., jax.Array] | None = None
+  features: Callable[[jax.Array], jax.Array] | None = None
+  n_fft: int = 0
 
 
 class Task(abc.ABC):
