@@ -168,7 +168,7 @@ def evaluate(exp: Experiment, state, dataset, *, calibration: dict[str, Any] | N
   cfg = exp.config
   eval_split, test_split = splits or (cfg.dataset.eval_split, cfg.dataset.test_split)
   results: dict[str, float] = {}
-  extras: dict[str, Any] = {"figures": {}, "audio": {}}
+  extras: dict[str, Any] = {"figures": {}, "audio": {}, "pr_curves": {}}
   val = split_stats(exp, state, dataset.source(eval_split, exp.task.features()),
                     cfg.eval.max_examples, desc=eval_split)
   if calibration is None:
@@ -185,4 +185,5 @@ def evaluate(exp: Experiment, state, dataset, *, calibration: dict[str, Any] | N
         results |= score(exp, test, oracle_cal, f"{test_split}/oracle")
     extras["figures"] = exp.task.summaries(test, calibration)
     extras["audio"] = exp.task.audio_summaries(test, calibration)
+    extras["pr_curves"] = exp.task.pr_curves(test)
   return results, calibration, extras

@@ -67,7 +67,8 @@ def _make_frontend(cfg: ml_collections.ConfigDict, sample_rate: int
   frontend = build(FRONTENDS, name, **kwargs)
   info = FrontendInfo(sample_rate=rate, hop_length=frontend.hop_length,
                       frame_rate=frontend.frame_rate, num_frames=frontend.num_frames,
-                      stft=frontend.stft, istft=frontend.istft)
+                      stft=frontend.stft, istft=frontend.istft, features=frontend,
+                      n_fft=frontend.n_fft)
   # Frontends give (..., frames, bins); models take (..., F, T).
   return (lambda audio: jnp.swapaxes(frontend(audio)[..., frames, :], -1, -2)), info
 

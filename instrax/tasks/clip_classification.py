@@ -157,12 +157,21 @@ class ClipClassification(Task):
         out |= {f"{name}/{k}": scores[k] for k in ("micro_f1", "macro_f1")}
     return out
 
+  def pr_curves(self, stats: list[Any]) -> dict[str, tuple[np.ndarray, np.ndarray, Any]]:
+    """Clip scores of the headline strategy (sigmoid-based strategies give [0, 1] scores)."""
+    if self.aggregation in aggregation.VOTES:
+      return {}
+    outputs, references = unzip_stats(stats)
+    _, scores = self._aggregate(outputs, self.aggregation, None)
+    y_true = np.stack(references)
+    scores = np.clip(scores, 0.0, 1.0)
+    return {n: (y_true[:, c], scores[:, c], None) for c, n in enumerate(self.class_names)}
+
   def table(self, metrics: dict[str, float]) -> str:
     """Per-class precision/recall/F1 of the headline strategy."""
     per = {k: np.array([metrics[f"{k}/{n}"] for n in self.class_names])
            for k in ("precision", "recall", "f1")}
-    names = [vocabularies.IRMAS_NAMES[vocabularies.IRMAS.index(n)] if self.vocabulary == "irmas"
-             else n for n in self.class_names]
+    names = self.full_names()
     rows = [f"{'class':<18} {'P':>6} {'R':>6} {'F1':>6}"]
     rows += [f"{n:<18} {p:6.3f} {r:6.3f} {f:6.3f}"
              for n, p, r, f in zip(names, per["precision"], per["recall"], per["f1"])]
@@ -186,10 +195,19 @@ class ClipClassification(Task):
   def predict(self, outputs: np.ndarray, calibration: dict[str, Any]) -> dict[str, Any]:
     fn = aggregation.AGGREGATIONS.get(self.aggregation)
     pred, score = fn(outputs, self._threshold(self.aggregation, calibration))
+    threshold = self._threshold(self.aggregation, calibration)
     return {"instruments": [n for n, p in zip(self.class_names, pred) if p],
+            "names": dict(zip(self.class_names, self.full_names())),
             "scores": {n: float(s) for n, s in zip(self.class_names, score)},
+            "aggregation": self.aggregation,
+            "threshold": None if threshold is None else float(threshold),
             "windows": int(outputs.shape[0])}
 
+  def full_names(self) -> list[str]:
+    """Readable class names (IRMAS codes → instrument names; other vocabularies as they are)."""
+    if self.vocabulary == "irmas":
+      return [vocabularies.IRMAS_NAMES[vocabularies.IRMAS.index(n)] for n in self.class_names]
+    return list(self.class_names)
 
 def top1_accuracy(y_true: np.ndarray, scores: np.ndarray) -> float:
   """Fraction of clips whose highest-scoring class is one of their labels: (N, C) bool labels,

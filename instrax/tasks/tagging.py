@@ -232,6 +232,11 @@ class Tagging(Task):
                                                    "test split, observed entries"),
             "confusion": plots.error_confusion_figure(labels, y_pred, self.class_names, mask)}
 
+  def pr_curves(self, stats: list[Any]) -> dict[str, tuple[np.ndarray, np.ndarray, Any]]:
+    labels, mask, scores = self._scores(stats)
+    return {n: (labels[:, c], scores[:, c], mask[:, c].astype(np.float64))
+            for c, n in enumerate(self.class_names) if mask[:, c].any()}
+
   def table(self, metrics: dict[str, float]) -> str:
     """Per-class F1 (tuned thresholds) and AP over the observed labels of one split."""
     rows = [f"{'class':<18} {'F1':>6} {'AP':>6}"]

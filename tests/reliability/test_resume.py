@@ -93,7 +93,7 @@ def test_sigterm_checkpoints_the_current_step_and_resumes_exactly(tmp_path, synt
   code, log, left, second = _kill_and_resume(workdir, synth_data_dir, flags, 4, signal.SIGTERM)
   assert code == 2, log[-3000:]  # a clean exit through launch.py's error path
   assert "Traceback" not in log
-  assert "error: Preempted (SIGTERM): checkpoint written at step" in log
+  assert "error: Preempted (SIGTERM/Ctrl-C): checkpoint written at step" in log
   saved = int(log.split("checkpoint written at step ")[1].split(".")[0])
   assert left == [saved] and 4 <= saved < STEPS
   assert f"Resumed from {workdir}/checkpoints at step {saved}" in second
