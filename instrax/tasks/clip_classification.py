@@ -209,6 +209,7 @@ class ClipClassification(Task):
       return [vocabularies.IRMAS_NAMES[vocabularies.IRMAS.index(n)] for n in self.class_names]
     return list(self.class_names)
 
+
 def top1_accuracy(y_true: np.ndarray, scores: np.ndarray) -> float:
   """Fraction of clips whose highest-scoring class is one of their labels: (N, C) bool labels,
   (N, C) scores. For single-label data (FMA genres) this is plain accuracy of the argmax, as
