@@ -30,8 +30,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     raise ConfigError(f"configs/lead.py: encoder={a['encoder']!r}; choose conv or hubert")
   c = default.get_config()
   c.dataset.name = "synthmix/demo" if a["synth"] else "medleydb_lead"
-  # c.frontend stays the default: unused, since the task sets frontend_inputs=() (the model
-  # encodes raw 24 kHz audio itself)
+  # The model encodes raw audio itself (the task resamples to 24 kHz): no frontend.
+  c.frontend = ml_collections.ConfigDict(dict(name="identity"))
   c.task = ml_collections.ConfigDict(dict(
       name="lead_detection", model_sample_rate=24000, hop_length=320, segment_s=5.0,
       eval_hop_s=2.5, ch_permute=True,

@@ -310,26 +310,29 @@ class LeadDetection(Task):
   # ---- predict ----------------------------------------------------------------------------
   def predict_inputs(self, path: str, sample_rate: int, channels: int,
                      segment_s: float) -> Iterator[tuple[float, Example]]:
-    """A folder of stems (a file named like `*mix*` is the mix, else the stems are summed);
-    instrument ids from the file names (vocabulary names in them), else unknown. The song is
-    read whole (one segment)."""
+    """A folder of stems; a file named like `*mix*` is the mix (else the stems are summed).
+    Instrument of each stem: given in `instruments.json` ({file name: instrument}) in the
+    folder, else from a MedleyDB `*_METADATA.yaml` in the folder or its parent, else from the
+    file name (a vocabulary name in it), else unknown. Hidden files (`._x`) are ignored. The song
+    is read whole (one segment)."""
     del sample_rate, channels, segment_s
     root = pathlib.Path(path)
     if not root.is_dir():
       raise DatasetError(f"{path}: lead detection reads a folder of stems")
-    files = sorted(f for f in root.iterdir() if f.suffix.lower() in AUDIO_EXTENSIONS)
+    files = sorted(f for f in root.iterdir()
+                   if f.suffix.lower() in AUDIO_EXTENSIONS and not f.name.startswith("."))
     mixes = [f for f in files if "mix" in f.stem.lower()]
     stems = [f for f in files if f not in mixes]
     if not stems:
       raise DatasetError(f"{path}: no stem audio files ({', '.join(AUDIO_EXTENSIONS)})")
     audio = [io.load(f, self.sample_rate, 1)[0][0] for f in stems]
     t = max(len(a) for a in audio)
+    names = stem_instruments(root, stems)
     example: Example = {
         "id": root.name,
         self.stems_key: np.stack([np.pad(a, (0, t - len(a))) for a in audio]),
-        self.instruments_key: np.array([lead_vocabulary.id_from_text(f.stem,
-                                                                     self.instrument_vocabulary)
-                                        - self.instrument_offset for f in stems]),
+        self.instruments_key: np.array([lead_vocabulary.instrument_id(n, self.instrument_vocabulary)
+                                        - self.instrument_offset for n in names]),
         "track_names": [f.stem for f in stems]}
     if mixes:
       example[self.mix_key] = io.load(mixes[0], self.sample_rate, 1)[0][0]
@@ -376,6 +379,29 @@ class LeadDetection(Task):
   # ---- the old interface's names, for the spine in transition ---------------------------------
   def reference(self, example: Example) -> Any:
     return example
+
+
+def stem_instruments(folder: pathlib.Path, stems: list[pathlib.Path]) -> list[str]:
+  """The instrument name of each stem file: `instruments.json` in `folder` ({file name or stem:
+  name}), else a MedleyDB `*_METADATA.yaml` in `folder` or its parent (`stems.Sxx.filename` →
+  `instrument`), else the file's stem. Raises DatasetError for an unreadable instruments.json."""
+  given: dict[str, str] = {}
+  listed = folder / "instruments.json"
+  if listed.is_file():
+    try:
+      given = {str(k): str(v) for k, v in json.loads(listed.read_text()).items()}
+    except (ValueError, AttributeError) as e:
+      raise DatasetError(f"{listed}: need a JSON object {{file name: instrument}} ({e})") from e
+  else:
+    for meta in (*sorted(folder.glob("*_METADATA.yaml")),
+                 *sorted(folder.parent.glob("*_METADATA.yaml"))):
+      import yaml
+
+      entries = (yaml.safe_load(meta.read_text()) or {}).get("stems") or {}
+      given = {str(e.get("filename", "")): str(e.get("instrument", "")) for e in entries.values()
+               if isinstance(e, dict)}
+      break
+  return [given.get(f.name) or given.get(f.stem) or f.stem for f in stems]
 
 
 def _text(value: Any) -> str:
