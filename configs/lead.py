@@ -69,7 +69,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.train.batch_size = 2
     c.eval.batch_size = 2
     c.task.segment_s, c.task.eval_hop_s = 1.0, 0.5
-    c.task.max_tracks = max(c.task.max_tracks, 4) if a["synth"] else 8
+    c.task.max_tracks = max(c.task.max_tracks, 4) if a["synth"] else 13
     c.model.update(dict(enc_conv_dim=4, enc_hidden=8, enc_layers=1, enc_heads=2, enc_ffn=8,
                         enc_pos_kernel=4, enc_pos_groups=2, attn_heads=2))
   return c

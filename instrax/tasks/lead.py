@@ -393,11 +393,16 @@ def stem_instruments(folder: pathlib.Path, stems: list[pathlib.Path]) -> list[st
     except (ValueError, AttributeError) as e:
       raise DatasetError(f"{listed}: need a JSON object {{file name: instrument}} ({e})") from e
   else:
+    import yaml
+
     for meta in (*sorted(folder.glob("*_METADATA.yaml")),
                  *sorted(folder.parent.glob("*_METADATA.yaml"))):
-      import yaml
-
-      entries = (yaml.safe_load(meta.read_text()) or {}).get("stems") or {}
+      if meta.name.startswith("."):  # macOS `._x` twins
+        continue
+      try:
+        entries = (yaml.safe_load(meta.read_text()) or {}).get("stems") or {}
+      except (yaml.YAMLError, UnicodeDecodeError, AttributeError) as e:
+        raise DatasetError(f"{meta}: not a MedleyDB METADATA.yaml ({e})") from e
       given = {str(e.get("filename", "")): str(e.get("instrument", "")) for e in entries.values()
                if isinstance(e, dict)}
       break

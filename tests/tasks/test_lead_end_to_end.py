@@ -85,3 +85,25 @@ def test_pretrained_weights_are_loaded_after_init(monkeypatch, synth_data_dir):
   state = Experiment(config, DataFormat(16000, 1)).init_state()
   np.testing.assert_array_equal(np.asarray(state.params["head"]["bias"]), 7.0)
   np.testing.assert_array_equal(np.asarray(state.ema_params["head"]["bias"]), 7.0)
+
+
+@pytest.mark.slow
+def test_medleydb_lead_trains_and_predicts_a_medleydb_stem_folder(tmp_path, real_fixtures, capsys):
+  """configs/lead.py:tiny on the MedleyDB builder (fake tree in the real layout), then predict on
+  a track's _STEMS folder: instruments come from the METADATA.yaml beside it."""
+  import data_builders
+  from data_builders.medleydb_lead import fixtures
+
+  fake = fixtures.make_fake_medleydb(tmp_path / "manual", real_fixtures / "medleydb")
+  data_builders.prepare("medleydb_lead", str(tmp_path / "tfds"), fake.root)
+  config = tiny_config("lead", "tiny", data_dir=str(tmp_path / "tfds"), train__num_steps=2,
+                       train__eval_every=0, train__checkpoint_every=2)
+  results = main.run(config, str(tmp_path / "run"), "train_and_eval")
+  assert results["test/segments"] == 3  # one 2-s song: 1-s windows every 0.5 s
+  stems = fake.root / "Audio" / "Fake_Json" / "Fake_Json_STEMS"
+  out = tmp_path / "out"
+  assert predict.main(["--workdir", str(tmp_path / "run"), str(stems), "--output", str(out)]) == 0
+  capsys.readouterr()
+  timeline = json.loads((out / "Fake_Json_STEMS.lead.json").read_text())["timeline"]
+  kinds = {"mix": "mix", "Fake_Json_STEM_01": "vocal", "Fake_Json_STEM_02": "keyboards"}
+  assert all(kinds[e["track"]] == e["instrument"] for e in timeline)
