@@ -3,15 +3,22 @@
   python launch.py --config=configs/lead.py:synth --workdir=runs/lead_synth   # synthmix, CPU
   python launch.py --config=configs/lead.py --workdir=runs/lead_medleydb      # MedleyDB segments
   python launch.py --config=configs/lead.py:encoder=hubert,checkpoint=/path/MERT-v1-95M ...
+  ... :encoder=hubert,checkpoint=...,freeze=encoder       # the seed's freeze_mert ablation
+  ... :encoder=hubert,checkpoint=...,freeze=all_but_last  # train_last_layer: only the last layer
 
 Per 75 Hz frame the model names the leading track (0 = none, 1 = mix, 1 + k = stem k): a shared
 per-track encoder (default: a small conv + transformer trained from scratch; `encoder=hubert`:
 a HuBERT/MERT checkpoint directory), instrument and track-position embeddings, the mix attending
 over all tracks (padded tracks masked), LayerNorm → dropout → linear. 5-s segments (+ one hop of
 padding), ch_permute augmentation; evaluation on 5-s windows every 2.5 s, per segment (the seed's
-macro-F1 over present classes) and on stitched whole songs. The seed's AdamW learning rates
-(head 1e-4, attention and MERT 1e-5 on MedleyDB) need the spine's parameter groups: parameter
-paths `tracks/encoder/...` and `attention/...`.
+macro-F1 over present classes) and on stitched whole songs.
+
+Learning rates (`lrs=`, as optimizer.param_groups multipliers of the schedule's rate on the
+model's parameter paths `tracks/encoder/...` (encoder), `attention/...` (track attention), the
+rest = embeddings, LayerNorm and head): `seed` = the seed's MedleyDB AdamW groups (lr 1e-4,
+attn_lr = mert_lr = 1e-5 → ×0.1), `mjn` = its MJN groups (1e-3, 1e-5, 1e-5 → ×0.01), `same` = one
+rate; default `seed` with the pretrained encoder, `same` from scratch. `freeze=encoder` /
+`all_but_last` are the seed's freeze_mert / train_last_layer ablations.
 """
 
 from __future__ import annotations
@@ -23,9 +30,31 @@ from configs.common import apply_tiny
 from instrax.config_args import parse_arg
 from instrax.errors import ConfigError
 
+#: lrs= → (attention, encoder) learning-rate multipliers of the head's rate (seeds.md §1.5)
+LR_MULTIPLIERS = {"same": (1.0, 1.0), "seed": (0.1, 0.1), "mjn": (0.01, 0.01)}
+FREEZE = ("none", "encoder", "all_but_last")
+
+
+def param_groups(lrs: str, freeze: str, num_layers: int) -> list[list]:
+  """optimizer.param_groups ([[path regex, multiplier], ...], first match wins) for the lead
+  model: `lrs` from LR_MULTIPLIERS, `freeze` from FREEZE; `num_layers` = the encoder's transformer
+  layers (for all_but_last). Raises ConfigError for unknown names."""
+  if lrs not in LR_MULTIPLIERS:
+    raise ConfigError(f"configs/lead.py: lrs={lrs!r}; choose from {', '.join(LR_MULTIPLIERS)}")
+  if freeze not in FREEZE:
+    raise ConfigError(f"configs/lead.py: freeze={freeze!r}; choose from {', '.join(FREEZE)}")
+  attn, enc = LR_MULTIPLIERS[lrs]
+  groups: list[list] = []
+  if freeze == "all_but_last":
+    groups.append([f"tracks/encoder/layer_{num_layers - 1}/", enc])
+  groups.append(["tracks/encoder/", 0.0 if freeze != "none" else enc])
+  groups.append(["attention/", attn])
+  return [g for g in groups if g[1] != 1.0]
+
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  a = parse_arg(arg, synth=False, tiny=False, encoder="conv", checkpoint="")
+  a = parse_arg(arg, synth=False, tiny=False, encoder="conv", checkpoint="", lrs="auto",
+                freeze="none")
   if a["encoder"] not in ("conv", "hubert"):
     raise ConfigError(f"configs/lead.py: encoder={a['encoder']!r}; choose conv or hubert")
   c = default.get_config()
@@ -52,6 +81,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
                                                grad_clip_norm=1.0))
   c.schedule = ml_collections.ConfigDict(dict(name="warmup_cosine", learning_rate=1e-3,
                                               warmup_steps=100))
+  if a["encoder"] == "hubert":
+    c.schedule.learning_rate = 1e-4  # the seed's MedleyDB head rate
+  lrs = a["lrs"] if a["lrs"] != "auto" else "seed" if a["encoder"] == "hubert" else "same"
+  c.optimizer.param_groups = param_groups(lrs, a["freeze"], _encoder_layers(a, c))
   c.train.batch_size = 8
   c.train.num_steps = 3000
   c.train.eval_every = 500
@@ -72,4 +105,19 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.task.max_tracks = max(c.task.max_tracks, 4) if a["synth"] else 13
     c.model.update(dict(enc_conv_dim=4, enc_hidden=8, enc_layers=1, enc_heads=2, enc_ffn=8,
                         enc_pos_kernel=4, enc_pos_groups=2, attn_heads=2))
+    c.optimizer.param_groups = param_groups(lrs, a["freeze"], _encoder_layers(a, c))
   return c
+
+
+def _encoder_layers(a: dict, c: ml_collections.ConfigDict) -> int:
+  """Transformer layers of the encoder: the checkpoint's (hubert; only read for all_but_last),
+  else model.enc_layers."""
+  if a["encoder"] != "hubert":
+    return c.model.enc_layers
+  if a["freeze"] != "all_but_last":
+    return 0
+  if not a["checkpoint"]:
+    raise ConfigError("configs/lead.py: encoder=hubert needs checkpoint=<Hugging Face directory>")
+  from instrax.models import hubert_convert
+
+  return hubert_convert.config_from_dir(a["checkpoint"]).num_hidden_layers
