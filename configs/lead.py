@@ -26,13 +26,15 @@ from __future__ import annotations
 import ml_collections
 
 from configs import default
-from configs.common import apply_tiny
+from configs.common import apply_tiny, model_block
 from instrax.config_args import parse_arg
 from instrax.errors import ConfigError
 
 #: lrs= → (attention, encoder) learning-rate multipliers of the head's rate (seeds.md §1.5)
 LR_MULTIPLIERS = {"same": (1.0, 1.0), "seed": (0.1, 0.1), "mjn": (0.01, 0.01)}
 FREEZE = ("none", "encoder", "all_but_last")
+#: model= choices (the lead task's models)
+MODELS = ("lead_ch_cls",)
 
 
 def param_groups(lrs: str, freeze: str, num_layers: int) -> list[list]:
@@ -54,7 +56,7 @@ def param_groups(lrs: str, freeze: str, num_layers: int) -> list[list]:
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   a = parse_arg(arg, synth=False, tiny=False, encoder="conv", checkpoint="", lrs="auto",
-                freeze="none")
+                freeze="none", model="lead_ch_cls")
   if a["encoder"] not in ("conv", "hubert"):
     raise ConfigError(f"configs/lead.py: encoder={a['encoder']!r}; choose conv or hubert")
   c = default.get_config()
@@ -69,9 +71,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       instruments_key="programs" if a["synth"] else "instruments",
       instrument_offset=1 if a["synth"] else 0,
       instrument_vocabulary="gm" if a["synth"] else "lead_cross"))
-  c.model = ml_collections.ConfigDict(dict(
-      name="lead_ch_cls", encoder=a["encoder"], encoder_checkpoint=a["checkpoint"],
-      track_chunk=4, remat=True))
+  c.model = model_block(a["model"], list(MODELS), "configs/lead.py", encoder=a["encoder"],
+                        encoder_checkpoint=a["checkpoint"], track_chunk=4, remat=True)
   if a["encoder"] == "hubert":  # the seed's head on MERT (d 768, 12 heads, dropout 0.8)
     c.model.attn_heads, c.model.dropout = 12, 0.8
   else:
