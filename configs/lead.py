@@ -5,6 +5,8 @@
   python launch.py --config=configs/lead.py:encoder=hubert,checkpoint=/path/MERT-v1-95M ...
   ... :encoder=hubert,checkpoint=...,freeze=encoder       # the seed's freeze_mert ablation
   ... :encoder=hubert,checkpoint=...,freeze=all_but_last  # train_last_layer: only the last layer
+  ... :model=lead_inst_cls,variant=from_mix|by_inst|inst_emb|by_channel   # the seed's inst_cls
+  ... :model=lead_crnn                                    # the multichannel CRNN baseline
 
 Per 75 Hz frame the model names the leading track (0 = none, 1 = mix, 1 + k = stem k): a shared
 per-track encoder (default: a small conv + transformer trained from scratch; `encoder=hubert`:
@@ -33,8 +35,9 @@ from instrax.errors import ConfigError
 #: lrs= → (attention, encoder) learning-rate multipliers of the head's rate (seeds.md §1.5)
 LR_MULTIPLIERS = {"same": (1.0, 1.0), "seed": (0.1, 0.1), "mjn": (0.01, 0.01)}
 FREEZE = ("none", "encoder", "all_but_last")
-#: model= choices (the lead task's models)
-MODELS = ("lead_ch_cls",)
+#: model= choices: the final ch_cls model, the inst_cls variants, the multichannel CRNN baseline
+MODELS = ("lead_ch_cls", "lead_inst_cls", "lead_crnn")
+VARIANTS = ("from_mix", "by_inst", "inst_emb", "by_channel")
 
 
 def param_groups(lrs: str, freeze: str, num_layers: int) -> list[list]:
@@ -56,7 +59,7 @@ def param_groups(lrs: str, freeze: str, num_layers: int) -> list[list]:
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   a = parse_arg(arg, synth=False, tiny=False, encoder="conv", checkpoint="", lrs="auto",
-                freeze="none", model="lead_ch_cls")
+                freeze="none", model="lead_ch_cls", variant="by_channel", formulation="auto")
   if a["encoder"] not in ("conv", "hubert"):
     raise ConfigError(f"configs/lead.py: encoder={a['encoder']!r}; choose conv or hubert")
   c = default.get_config()
@@ -70,14 +73,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       max_tracks=5 if a["synth"] else 26,
       instruments_key="programs" if a["synth"] else "instruments",
       instrument_offset=1 if a["synth"] else 0,
-      instrument_vocabulary="gm" if a["synth"] else "lead_cross"))
-  c.model = model_block(a["model"], list(MODELS), "configs/lead.py", encoder=a["encoder"],
-                        encoder_checkpoint=a["checkpoint"], track_chunk=4, remat=True)
-  if a["encoder"] == "hubert":  # the seed's head on MERT (d 768, 12 heads, dropout 0.8)
-    c.model.attn_heads, c.model.dropout = 12, 0.8
-  else:
-    c.model.update(dict(enc_conv_dim=32, enc_hidden=64, enc_layers=2, enc_heads=4, enc_ffn=128,
-                        attn_heads=4, dropout=0.1))
+      instrument_vocabulary="gm" if a["synth"] else "lead_cross",
+      formulation=_formulation(a)))
+  c.model = _model(a)
   c.optimizer = ml_collections.ConfigDict(dict(name="adamw", weight_decay=0.01,
                                                grad_clip_norm=1.0))
   c.schedule = ml_collections.ConfigDict(dict(name="warmup_cosine", learning_rate=1e-3,
@@ -104,17 +102,47 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.eval.batch_size = 2
     c.task.segment_s, c.task.eval_hop_s = 1.0, 0.5
     c.task.max_tracks = max(c.task.max_tracks, 4) if a["synth"] else 13
-    c.model.update(dict(enc_conv_dim=4, enc_hidden=8, enc_layers=1, enc_heads=2, enc_ffn=8,
-                        enc_pos_kernel=4, enc_pos_groups=2, attn_heads=2))
+    if a["model"] == "lead_crnn":
+      c.model.update(dict(channels=4, rnn_features=4, hidden=4, n_mels=20))
+    else:
+      c.model.update(dict(enc_conv_dim=4, enc_hidden=8, enc_layers=1, enc_heads=2, enc_ffn=8,
+                          enc_pos_kernel=4, enc_pos_groups=2, attn_heads=2))
     c.optimizer.param_groups = param_groups(lrs, a["freeze"], _encoder_layers(a, c))
   return c
+
+
+def _formulation(a: dict) -> str:
+  """ch_cls for the final model, inst_cls (the seed's) for the others, unless given."""
+  if a["formulation"] == "auto":
+    return "ch_cls" if a["model"] == "lead_ch_cls" else "inst_cls"
+  return a["formulation"]
+
+
+def _model(a: dict) -> ml_collections.ConfigDict:
+  """config.model for model=, encoder= and variant= (the seed's head sizes with encoder=hubert:
+  d 768, 12 heads, dropout 0.8)."""
+  if a["model"] == "lead_crnn":
+    return model_block("lead_crnn", list(MODELS), "configs/lead.py")
+  block = model_block(a["model"], list(MODELS), "configs/lead.py", encoder=a["encoder"],
+                      encoder_checkpoint=a["checkpoint"], track_chunk=4, remat=True)
+  if a["model"] == "lead_inst_cls":
+    if a["variant"] not in VARIANTS:
+      raise ConfigError(f"configs/lead.py: variant={a['variant']!r}; choose from "
+                        f"{', '.join(VARIANTS)}")
+    block.variant = a["variant"]
+  if a["encoder"] == "hubert":
+    block.update(dict(attn_heads=12, dropout=0.8))
+  else:
+    block.update(dict(enc_conv_dim=32, enc_hidden=64, enc_layers=2, enc_heads=4, enc_ffn=128,
+                      attn_heads=4, dropout=0.1))
+  return block
 
 
 def _encoder_layers(a: dict, c: ml_collections.ConfigDict) -> int:
   """Transformer layers of the encoder: the checkpoint's (hubert; only read for all_but_last),
   else model.enc_layers."""
   if a["encoder"] != "hubert":
-    return c.model.enc_layers
+    return c.model.get("enc_layers", 0)
   if a["freeze"] != "all_but_last":
     return 0
   if not a["checkpoint"]:

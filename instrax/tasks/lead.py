@@ -13,6 +13,11 @@ Training: a random `segment_s` crop (+ one hop of padding, as the seed's 120,320
 `eval_hop_s` over the whole song; per-segment metrics as the seed (macro-F1 over present classes,
 the same on instruments, frame accuracy), and the same on the stitched whole song (overlapping
 windows' log-probabilities averaged).
+
+`formulation="inst_cls"` (the seed's instrument classification): the classes are instrument ids
+instead — 0 = unknown, 1.. = the vocabulary, then `mix_id`, then `na_id` = no lead — so targets
+name the lead's instrument, not its track; metrics, figures and predictions map them back to the
+first track of that instrument where a track is needed.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from instrax.tasks.base import TASKS, Example, Task
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".aiff", ".aif")
 ACTIVITY_RATE = 10.0  # Hz of the heatmap's activity rows
+FORMULATIONS = ("ch_cls", "inst_cls")
 
 
 def _float_audio(x: np.ndarray) -> np.ndarray:
@@ -66,6 +72,7 @@ class LeadDetection(Task):
   instrument_offset: int = 1  # stored value + offset = instrument id (0 stays "unknown")
   instrument_vocabulary: str = "gm"
   heatmap_s: float = 10.0  # seconds of each example kept for the heatmap figure
+  formulation: str = "ch_cls"  # or "inst_cls"
   frontend_inputs: tuple[str, ...] = ()
   allow_specaugment: bool = False
   allow_mixup: bool = False
@@ -78,10 +85,15 @@ class LeadDetection(Task):
       raise ConfigError(f"task.max_tracks must be in 1..64, got {self.max_tracks}")
     if self.eval_hop_s <= 0 or self.segment_s <= 0 or self.eval_hop_s > self.segment_s:
       raise ConfigError("task: need 0 < eval_hop_s ≤ segment_s")
+    if self.formulation not in FORMULATIONS:
+      raise ConfigError(f"task.formulation={self.formulation!r}; choose from "
+                        f"{', '.join(FORMULATIONS)}")
     self.instrument_names = lead_vocabulary.names(self.instrument_vocabulary)
-    self.class_names = ("none", "mix", *(f"track_{k}" for k in range(1, self.max_tracks + 1)))
     self.mix_id = len(self.instrument_names) + 1  # the model's own id for the mix
     self.na_id = len(self.instrument_names) + 2
+    self.inst_cls = self.formulation == "inst_cls"
+    self.class_names = (("unknown", *self.instrument_names, "mix", "none") if self.inst_cls else
+                        ("none", "mix", *(f"track_{k}" for k in range(1, self.max_tracks + 1))))
 
   # ---- shapes -----------------------------------------------------------------------------
   @property
@@ -179,7 +191,26 @@ class LeadDetection(Task):
     order = rng.permutation(k) if self.ch_permute else np.arange(k)
     audio = self._crop(tracks, start)
     audio = np.concatenate([audio[:1], audio[1:][order]])
-    return {**self._pack(audio, ids[order]), "targets": self._classes(labels, start, order)}
+    targets = self._as_target(self._classes(labels, start, order), ids[order])
+    return {**self._pack(audio, ids[order]), "targets": targets}
+
+  def _as_target(self, track_classes: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Track classes → the formulation's classes (inst_cls: the tracks' instrument ids)."""
+    if not self.inst_cls:
+      return track_classes
+    return lead_metrics.to_instruments(track_classes, ids, self.na_id, self.mix_id).astype(
+        np.int32)
+
+  def _as_tracks(self, classes: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """The formulation's classes → track classes (inst_cls: the first track of the instrument;
+    no lead, or an instrument no track has, → 0)."""
+    if not self.inst_cls:
+      return classes
+    table = np.zeros(self.num_outputs, np.int64)
+    for k in range(len(ids) - 1, -1, -1):  # reversed: the first track wins
+      table[ids[k]] = k + 2
+    table[self.mix_id], table[self.na_id] = 1, 0
+    return table[np.asarray(classes, np.int64)]
 
   def loss(self, outputs: jax.Array, batch: Example) -> tuple[jax.Array, dict[str, jax.Array]]:
     logits = outputs.astype(jnp.float32)
@@ -239,9 +270,10 @@ class LeadDetection(Task):
   def example_stats(self, combined: dict[str, Any], example: Example) -> dict[str, Any]:
     """Per-segment F1s, song-level counts and F1s, the confusion matrix, a heatmap excerpt."""
     _, ids, labels = self._tracks(example)
-    truth = np.where(labels >= 0, labels + 2, 0)
+    truth = self._as_target(np.where(labels >= 0, labels + 2, 0), ids)
     pred = combined["log_probs"].argmax(-1)
-    to_inst = lambda y: lead_metrics.to_instruments(y, ids, self.na_id, self.mix_id)
+    to_inst = ((lambda y: y) if self.inst_cls else
+               (lambda y: lead_metrics.to_instruments(y, ids, self.na_id, self.mix_id)))
     seg_f1, seg_inst_f1, seg_hits, seg_frames = [], [], 0, 0
     for (a, b), p in zip(self._windows(len(truth)), combined["segment_pred"]):
       t, p = truth[a:b], p[:b - a]
@@ -259,8 +291,8 @@ class LeadDetection(Task):
         "song_inst_f1": lead_metrics.macro_f1_present(to_inst(truth), to_inst(pred)),
         "confusion": lead_metrics.confusion_matrix(truth, pred, n),
         "heatmap": {"activity": combined["activity"][:, :int(self.heatmap_s * ACTIVITY_RATE)],
-                    "truth": truth[:excerpt].astype(np.int16),
-                    "pred": pred[:excerpt].astype(np.int16),
+                    "truth": self._as_tracks(truth[:excerpt], ids).astype(np.int16),
+                    "pred": self._as_tracks(pred[:excerpt], ids).astype(np.int16),
                     "track_names": combined["track_names"]},
     }
 
@@ -344,17 +376,21 @@ class LeadDetection(Task):
     del calibration
     pred = combined["log_probs"].argmax(-1)
     names, ids = combined["track_names"], combined["inst_ids"]
+    rows = self._as_tracks(pred, ids)
     timeline = []
     edges = np.flatnonzero(np.diff(pred)) + 1
     for a, b in zip(np.concatenate([[0], edges]), np.concatenate([edges, [len(pred)]])):
-      c = int(pred[a])
-      if c == 0:
+      c, row = int(pred[a]), int(rows[a])
+      if (c == self.na_id) if self.inst_cls else (c == 0):
         continue
+      if self.inst_cls:
+        instrument = self.class_names[c]
+      else:
+        instrument = "mix" if c == 1 else self.instrument_name(int(ids[c - 2]))
       timeline.append({"start": round(a / self.frame_rate, 3), "end": round(b / self.frame_rate, 3),
-                       "track": names[c - 1],
-                       "instrument": "mix" if c == 1 else self.instrument_name(int(ids[c - 2]))})
+                       "track": names[row - 1] if row else "", "instrument": instrument})
     return {"id": combined["id"], "timeline": timeline, "frame_rate": self.frame_rate,
-            "frames": pred.astype(int).tolist(), "track_names": list(names),
+            "frames": rows.astype(int).tolist(), "track_names": list(names),
             "activity_rate": ACTIVITY_RATE,
             "activity": np.round(combined["activity"], 3).tolist()}
 

@@ -107,3 +107,15 @@ def test_medleydb_lead_trains_and_predicts_a_medleydb_stem_folder(tmp_path, real
   timeline = json.loads((out / "Fake_Json_STEMS.lead.json").read_text())["timeline"]
   kinds = {"mix": "mix", "Fake_Json_STEM_01": "vocal", "Fake_Json_STEM_02": "keyboards"}
   assert all(kinds[e["track"]] == e["instrument"] for e in timeline)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arg", ["model=lead_inst_cls,variant=inst_emb", "model=lead_crnn"])
+def test_inst_cls_models_run_from_the_config(arg, tmp_path, synth_data_dir):
+  config = tiny_config("lead", f"synth,tiny,{arg}", data_dir=synth_data_dir,
+                       train__num_steps=2, train__eval_every=0, train__checkpoint_every=2,
+                       eval__max_examples=1)
+  assert config.task.formulation == "inst_cls"
+  results = main.run(config, str(tmp_path), "train_and_eval")
+  for name in METRICS:
+    assert 0.0 <= results[f"test/{name}"] <= 1.0, name
