@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     run = {"workdir": workdir, "model": args.model, "checkpoint": args.checkpoint,
            "step": predictor.step, "task": predictor.config.task.name,
            "calibration": predictor.calibration}
-    if getattr(task, "needs_output_dir", False) and not args.output:
+    if task.needs_output_dir and not args.output:
       raise UserError(f"a {predictor.config.task.name} run writes files (e.g. separated stems); "
                       "pass --output=DIR")
     out = ResultWriter(args.output, args.format, tuple(task.class_names), run, args.overwrite)

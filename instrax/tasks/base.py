@@ -71,6 +71,8 @@ class Task(abc.ABC):
   #: train-time augmentations that make sense for this task's inputs/targets.
   allow_specaugment: bool = True
   allow_mixup: bool = True
+  #: predict writes this task's results as files only (e.g. WAV stems): --output is required.
+  needs_output_dir: bool = False
   #: set by the Experiment (`bind_frontend`); None until then.
   frontend: FrontendInfo | None = None
 

@@ -21,8 +21,14 @@ COMMON = (f"--config.train.num_steps={STEPS}", "--config.train.log_every=2",
 
 
 def _results(workdir: str) -> dict:
+  """The final state's numbers in results.json (reported as "final/…" when a best checkpoint
+  before the end is the headline), so runs with other evaluation schedules compare."""
   with open(os.path.join(workdir, "results.json")) as f:
-    return json.load(f)
+    saved = json.load(f)
+  if "final/step" in saved:
+    return {"step": saved["final/step"], **{k[len("final/"):]: v for k, v in saved.items()
+                                             if k.startswith("final/") and k != "final/step"}}
+  return {k: v for k, v in saved.items() if k not in ("checkpoint", "selected_on")}
 
 
 def _train_rows(workdir: str) -> list[dict]:
