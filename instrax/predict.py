@@ -89,8 +89,9 @@ class Predictor:
       for start_s, example in task.predict_inputs(path, fmt.sample_rate, fmt.channels, segment_s):
         parts.append([start_s, None])
         duration = max(duration, start_s + _seconds(example, fmt.sample_rate))
-        if "audio" in example:
-          stats.update(np.asarray(example["audio"], np.float32).T)
+        if "audio" in example:  # (T, C), or (T,) mono
+          audio = np.asarray(example["audio"], np.float32)
+          stats.update(audio[None] if audio.ndim == 1 else audio.T)
         yield example
 
     for i, (_, combined) in enumerate(evaluate.example_results(
