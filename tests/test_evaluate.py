@@ -65,3 +65,18 @@ def test_missing_inputs_and_non_finite_outputs_are_clear_errors():
   with pytest.raises(UserError, match=r"example 'song_7'.*not finite"):
     evaluate.check_finite({"a": np.array([0.0, np.nan])}, {"id": b"song_7"})
   evaluate.check_finite({"a": np.array([0.0, 1.0])}, {"id": b"song_7"})
+
+
+def test_examples_without_signal_are_counted_not_scored(synth_data_dir):
+  from instrax.data import sources
+  from instrax.experiment import DataFormat, Experiment
+  from tests.conftest import tiny_config
+
+  dataset = sources.load("synthmix/tiny", synth_data_dir)
+  exp = Experiment(tiny_config(data_dir=synth_data_dir), DataFormat.from_dataset(dataset))
+  source = dataset.source("test", exp.task.features())
+  examples = [dict(source[i]) for i in range(3)]
+  examples[1]["audio"] = np.zeros_like(examples[1]["audio"])  # digital silence
+  stats, silent = evaluate.split_stats(exp, exp.init_state(), examples)
+  assert silent == 1 and len(stats) == 2
+  np.testing.assert_array_equal(stats[1][1], exp.task.reference(examples[2]))

@@ -194,7 +194,7 @@ class Tagging(Task):
             "untuned": [n for n, u in zip(self.class_names, untuned) if u]}
 
   def metric_names(self) -> tuple[str, ...]:
-    return ("map", "map_classes", "roc_auc", "lrap", "observed_fraction",
+    return ("map", "map_classes", "roc_auc", "lrap", "observed_fraction", "macro_f1_at_0.5",
             *(f"{a}_{k}" for a in ("macro", "micro") for k in ("f1", "precision", "recall")))
 
   def metrics(self, stats: list[Any], calibration: dict[str, Any]) -> dict[str, float]:
@@ -212,6 +212,9 @@ class Tagging(Task):
         out[f"{avg}_{k}"] = prf[f"{avg}_{k}"] if cols.size else float("nan")
     for c, f1 in zip(cols, prf["f1"]):
       out[f"f1/{self.class_names[c]}"] = f1
+    # The OpenMIC baseline's convention, for comparison with it: one fixed threshold of 0.5.
+    fixed = classification.multilabel_prf(labels[:, cols], scores[:, cols] >= 0.5, mask[:, cols])
+    out["macro_f1_at_0.5"] = fixed["macro_f1"] if cols.size else float("nan")
     for name, a in zip(self.class_names, ap):
       if np.isfinite(a):  # classes without an observed positive have no AP (left out of `map`)
         out[f"ap/{name}"] = a

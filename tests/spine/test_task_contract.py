@@ -65,8 +65,9 @@ def test_task_contract(name, tmp_path, synth_data_dir):
   state, metrics = exp.train_step(state, sharding.to_global(batch, exp.mesh))
   assert bool(metrics["finite"]) and np.isfinite(float(metrics["loss"]))
   # evaluation gives finite metrics
-  stats = evaluate.split_stats(exp, state, dataset.source(config.dataset.eval_split,
+  stats, silent = evaluate.split_stats(exp, state, dataset.source(config.dataset.eval_split,
                                                           task.features()), 8)
+  assert silent == 0
   scores = task.metrics(stats, task.calibrate(stats))
   assert scores and all(np.isfinite(v) for v in scores.values()), scores
   # predict writes its output (a trained run directory, then the CLI on one file)
