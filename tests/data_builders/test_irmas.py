@@ -79,6 +79,14 @@ def test_parse_labels_variants():
     layout.parse_labels("gel\t\ndrm\t\n", "a.txt")
 
 
+@pytest.mark.parametrize("data", [
+    b"cel\t\nvoi\t\n", b"cel\t\nvoi\t", b"cel\nvoi", b"cel\r\nvoi", b"cel\rvoi\r\n"])
+def test_read_labels_keeps_the_last_line_with_or_without_a_final_newline(tmp_path, data):
+  path = tmp_path / "song-1.txt"
+  path.write_bytes(data)
+  assert layout.read_labels(path) == ("cel", "voi")
+
+
 def test_missing_label_file_named(tmp_path):
   sf.write(tmp_path / "Song, A & B (x)-1.wav", np.zeros((10, 2)), 44100)
   with pytest.raises(DatasetError, match=r"Song, A & B \(x\)-1\.txt"):

@@ -119,3 +119,44 @@ def test_registry_and_aggregate():
     np.testing.assert_allclose(scores[1], score)
   with pytest.raises(ValueError):
     A.s1(np.zeros((0, 11)))
+
+
+# Logits whose sigmoid is exactly 1, 0.5 or 0 in float64, for scores exactly at a threshold.
+BIG = 1e4
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("s1", [0.5, 0.25, 0.5]),  # mean of sigmoids: (0.75 + 0.25)/2, (0.25 + 0.25)/2, 0.5
+    ("s2", [1.0, 0.5, 1.0]),  # sums 1, 0.5, 1 over their max 1
+    ("majority", [0.5, 0.0, 0.5]),  # window argmaxes: class 0, then class 2
+    ("softmax", [(9 / 13 + 1 / 5) / 2, (1 / 13 + 1 / 5) / 2, (3 / 13 + 3 / 5) / 2]),
+])
+def test_each_registered_name_gives_its_own_strategy(name, expected):
+  # softmax rows: (3, 1/3, 1)/(13/3) and (1/3, 1/3, 1)/(5/3)
+  logits = np.array([[LN3, -LN3, 0.0], [-LN3, -LN3, 0.0]])
+  _, scores = A.aggregate(name, [logits])
+  np.testing.assert_allclose(scores[0], expected, rtol=1e-12)
+
+
+def test_s1_default_threshold_is_inclusive():
+  logits = np.array([[0.0, 0.0, BIG], [0.0, -BIG, -BIG], [-BIG, -BIG, -BIG], [-BIG, -BIG, -BIG]])
+  pred, score = A.aggregate("s1", [logits])  # sigmoid sums 1, 0.5, 1 over 4 windows
+  np.testing.assert_array_equal(score[0], [0.25, 0.125, 0.25])
+  np.testing.assert_array_equal(pred[0], [True, False, True])  # 0.25 ≥ 0.25 kept
+
+
+def test_s2_default_threshold_is_inclusive():
+  logits = np.array([[BIG, BIG, 0.0, 0.0], [BIG, 0.0, 0.0, -BIG], [0.0, -BIG, -BIG, -BIG]])
+  pred, score = A.aggregate("s2", [logits])  # sums 2.5, 1.5, 1.0, 0.5
+  np.testing.assert_array_equal(score[0], [1.0, 0.6, 0.4, 0.2])
+  np.testing.assert_array_equal(pred[0], [True, True, True, False])  # 0.4 ≥ 0.4 kept
+
+
+def test_majority_needs_a_third_of_the_windows_rounded_up():
+  # 4 windows: 1/3·4 = 1.33, so a class needs 2 votes (the seed's n // 3 = 1 would keep all).
+  four = np.eye(3)[[0, 0, 1, 2]]
+  pred, score = A.aggregate("majority", [four])
+  np.testing.assert_array_equal(score[0], [0.5, 0.25, 0.25])
+  np.testing.assert_array_equal(pred[0], [True, False, False])
+  five = np.eye(3)[[0, 0, 1, 1, 2]]  # 5/3 = 1.67 → 2 votes: classes 0 and 1
+  np.testing.assert_array_equal(A.aggregate("majority", [five])[0][0], [True, True, False])
