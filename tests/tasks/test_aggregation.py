@@ -160,3 +160,23 @@ def test_majority_needs_a_third_of_the_windows_rounded_up():
   np.testing.assert_array_equal(pred[0], [True, False, False])
   five = np.eye(3)[[0, 0, 1, 1, 2]]  # 5/3 = 1.67 → 2 votes: classes 0 and 1
   np.testing.assert_array_equal(A.aggregate("majority", [five])[0][0], [True, True, False])
+
+
+def test_aggregate_passes_the_threshold_on():
+  logits = [np.zeros((2, 1))]  # S1 score 0.5
+  assert A.aggregate("s1", logits)[0][0, 0]  # default 0.25
+  assert not A.aggregate("s1", logits, threshold=0.6)[0][0, 0]
+  assert A.aggregate("majority", [np.eye(3)[[0, 0, 1]]], threshold=0.5)[0][0].tolist() == [
+      True, False, False]
+
+
+def test_softmax_is_stable_per_window():
+  # Window 2 is far below window 1: a max over all windows would underflow it to 0/0.
+  score = A.softmax_mean(np.array([[1000.0, 0.0], [-1000.0, -1001.0]]))[1]
+  p = 1 / (1 + np.exp(-1.0))  # softmax of (0, −1): (p, 1 − p)
+  np.testing.assert_allclose(score, [(1 + p) / 2, (1 - p) / 2], rtol=1e-12)
+
+
+def test_one_sample_windows():
+  np.testing.assert_array_equal(A.window_starts(3, 1, 0.0), [0, 1, 2])
+  np.testing.assert_array_equal(A.frame(np.array([[1.0, 2.0]]), 1, 0.0), [[[1.0]], [[2.0]]])
