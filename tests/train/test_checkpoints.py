@@ -90,3 +90,30 @@ def test_resolve_names_what_exists(tmp_path):
 def test_param_shapes_names_every_leaf():
   assert checkpoints.param_shapes({"a": {"k": jnp.zeros((2, 3))}, "b": jnp.zeros(())}) == {
       "['a']['k']": [2, 3], "['b']": []}
+
+
+@pytest.mark.parametrize("mode, kept", [("max", [1, 4]), ("min", [2, 4])])
+def test_keeps_the_last_and_the_best(tmp_path, mode, kept):
+  writer = checkpoints.Checkpointer(str(tmp_path / "c"), async_save=False, writable=True,
+                                    keep_last=1, keep_best=1, best_metric="f1", best_mode=mode)
+  for step, f1 in ((1, 0.9), (2, 0.1), (3, 0.5)):
+    writer.save(step, _state(), _iterator(), {}, {"f1": f1})
+  writer.save(4, _state(), _iterator(), {})  # no metric: kept only as the latest
+  writer.close()
+  reader = checkpoints.Checkpointer(str(tmp_path / "c"), best_metric="f1", best_mode=mode)
+  assert reader.steps() == kept and reader.resolve("best") == kept[0]
+  assert reader.meta(kept[0])["metrics"] == {"f1": 0.9 if mode == "max" else 0.1}
+
+
+def test_a_reader_creates_and_deletes_nothing(tmp_path):
+  checkpoints.Checkpointer(str(tmp_path / "absent")).close()
+  assert not (tmp_path / "absent").exists()
+  writer = checkpoints.Checkpointer(str(tmp_path / "c"), async_save=False, writable=True)
+  writer.save(1, _state(), _iterator(), {})
+  writer.close()
+  leftover = tmp_path / "c" / "2.orbax-checkpoint-tmp-123"
+  leftover.mkdir()
+  checkpoints.Checkpointer(str(tmp_path / "c")).close()
+  assert leftover.exists()  # only a training (writable) Checkpointer cleans up
+  checkpoints.Checkpointer(str(tmp_path / "c"), writable=True).close()
+  assert not leftover.exists()
