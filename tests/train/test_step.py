@@ -172,3 +172,15 @@ def test_augmentation_changes_what_the_model_sees(augment_cfg):
                   ["loss"]) for s in range(12)}
   # (a draw may change nothing: a width-0 mask, mixup pairing each example with itself)
   assert any(abs(v - base) > 1e-3 for v in losses) and len(losses) > 1
+
+
+def test_predict_step_uses_the_ema_params_when_kept():
+  state, step = _setup({"name": "sgd", "momentum": 0.0}, ema_decay=0.9)
+  state, _ = step(state, BATCH)  # params (0.7, 1.7), EMA (0.97, 1.97)
+  predict = step_lib.make_predict_step(_Linear(), lambda x: x)
+  x = np.array([[1.0, 10.0]], np.float32)
+  out = predict(state, x)
+  assert out.dtype == jnp.float32
+  np.testing.assert_allclose(np.asarray(out), [[0.97 + 19.7]], rtol=1e-6)
+  plain, _ = _setup({"name": "sgd", "momentum": 0.0})
+  np.testing.assert_allclose(np.asarray(predict(plain, x)), [[1.0 + 20.0]], rtol=1e-6)
