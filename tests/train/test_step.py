@@ -21,10 +21,12 @@ BATCH = {"audio": np.array([[1.0, 1.0]], np.float32), "targets": np.zeros((1, 1)
 
 
 class _Linear(nn.Module):
+  dtype: jnp.dtype | None = None  # compute dtype of the layer (None: promote from the inputs)
+
   @nn.compact
   def __call__(self, x, train: bool):
     del train
-    return nn.Dense(1, use_bias=False)(x.reshape(x.shape[0], -1))
+    return nn.Dense(1, use_bias=False, dtype=self.dtype)(x.reshape(x.shape[0], -1))
 
 
 class _Squared:
@@ -37,6 +39,7 @@ class _Squared:
     self.transform = transform
 
   def loss(self, outputs, batch):
+    assert outputs.dtype == jnp.float32, outputs.dtype  # the step casts model outputs
     loss = 0.5 * jnp.mean((outputs - batch["targets"]) ** 2)
     if self.transform is not None:
       loss = self.transform(outputs, loss)
@@ -44,11 +47,12 @@ class _Squared:
 
 
 def _setup(optimizer: dict, lr: float = 0.1, ema_decay: float = 0.0, task=None,
-           augment_cfg: dict | None = None, compute_dtype=jnp.float32, w0=W0):
-  tx, _ = optim.make(optimizer, {"name": "constant", "learning_rate": lr}, 100)
+           augment_cfg: dict | None = None, compute_dtype=jnp.float32, w0=W0, model=None,
+           schedule: dict | None = None):
+  tx, _ = optim.make(optimizer, schedule or {"name": "constant", "learning_rate": lr}, 100)
   state = state_lib.create({"params": {"Dense_0": {"kernel": jnp.asarray(w0)}}}, tx,
                            jax.random.key(0), ema=ema_decay > 0)
-  step = step_lib.make_train_step(_Linear(), lambda x: x, task or _Squared(), tx,
+  step = step_lib.make_train_step(model or _Linear(), lambda x: x, task or _Squared(), tx,
                                   augment_cfg=augment_cfg or {}, compute_dtype=compute_dtype,
                                   ema_decay=ema_decay)
   return state, jax.jit(step)
@@ -147,7 +151,8 @@ def test_bfloat16_compute_rounds_the_model_input():
   # in float32 y = 3 + 2⁻⁹.
   batch = {**BATCH, "audio": np.array([[1.0 + 2.0**-9, 1.0]], np.float32)}
   _, step32 = _setup({"name": "sgd", "momentum": 0.0})
-  state, step16 = _setup({"name": "sgd", "momentum": 0.0}, compute_dtype=jnp.bfloat16)
+  state, step16 = _setup({"name": "sgd", "momentum": 0.0}, compute_dtype=jnp.bfloat16,
+                         model=_Linear(dtype=jnp.bfloat16))  # bf16 outputs, cast for the loss
   assert float(step16(state, batch)[1]["loss"]) == 4.5
   assert float(step32(state, batch)[1]["loss"]) == pytest.approx(0.5 * (3 + 2.0**-9) ** 2,
                                                                  rel=1e-7)
@@ -184,3 +189,83 @@ def test_predict_step_uses_the_ema_params_when_kept():
   np.testing.assert_allclose(np.asarray(out), [[0.97 + 19.7]], rtol=1e-6)
   plain, _ = _setup({"name": "sgd", "momentum": 0.0})
   np.testing.assert_allclose(np.asarray(predict(plain, x)), [[1.0 + 20.0]], rtol=1e-6)
+
+
+def test_adam_state_advances_with_the_first_moment_of_the_gradient():
+  state, step = _setup({"name": "adam"}, lr=0.01)
+  new, _ = step(state, BATCH)
+  adam = new.opt_state[0][0]  # chain(adam) → (ScaleByAdamState, ...)
+  assert int(adam.count) == 1
+  np.testing.assert_allclose(np.asarray(adam.mu["Dense_0"]["kernel"]), [[0.3], [0.3]],
+                             rtol=1e-6)  # (1 − β1)·g = 0.1·3
+  np.testing.assert_allclose(np.asarray(adam.nu["Dense_0"]["kernel"]), [[0.009], [0.009]],
+                             rtol=1e-5)  # (1 − β2)·g² = 0.001·9
+
+
+class _Norm(nn.Module):
+  """BatchNorm (momentum 0.9) then a Dense: the step must run it in training mode."""
+
+  @nn.compact
+  def __call__(self, x, train: bool):
+    x = nn.BatchNorm(use_running_average=not train, momentum=0.9)(x.reshape(x.shape[0], -1))
+    return nn.Dense(1, use_bias=False)(x)
+
+
+def test_batch_norm_runs_in_training_mode_and_its_statistics_are_kept():
+  # x = (1, 3) and (3, 5): batch means (2, 4), variances (1, 1); running stats start at mean 0,
+  # var 1 → 0.9·0 + 0.1·(2, 4) = (0.2, 0.4) and 0.9·1 + 0.1·1 = 1.
+  model = _Norm()
+  x = np.array([[1.0, 3.0], [3.0, 5.0]], np.float32)
+  batch = {"audio": x, "targets": np.zeros((2, 1), np.float32)}
+  variables = model.init(jax.random.key(0), x, train=False)
+  tx, _ = optim.make({"name": "sgd", "momentum": 0.0}, {"name": "constant",
+                                                        "learning_rate": 0.1}, 10)
+  state = state_lib.create(dict(variables), tx, jax.random.key(0), ema=False)
+  step = jax.jit(step_lib.make_train_step(model, lambda v: v, _Squared(), tx, augment_cfg={}))
+  new, m = step(state, batch)
+  stats = new.batch_stats["BatchNorm_0"]
+  np.testing.assert_allclose(np.asarray(stats["mean"]), [0.2, 0.4], rtol=1e-6)
+  np.testing.assert_allclose(np.asarray(stats["var"]), [1.0, 1.0], rtol=1e-5)
+  # Training mode normalises by the batch: inputs (∓1, ∓1) (·1/sqrt(1 + 1e-5)), kernel W.
+  w = np.asarray(variables["params"]["Dense_0"]["kernel"])[:, 0]
+  y = np.array([-1.0, 1.0]) * (w[0] + w[1]) / np.sqrt(1 + 1e-5)
+  assert float(m["loss"]) == pytest.approx(0.5 * np.mean(y**2), rel=1e-5)
+
+
+class _Masked(_Squared):
+  """Reports the label mask the loss received."""
+
+  def loss(self, outputs, batch):
+    loss, _ = super().loss(outputs, batch)
+    return loss, {"mask_sum": jnp.sum(batch["mask"])}
+
+
+def test_mixup_mixes_the_label_mask_too():
+  # Mask (1, 0): mixing example 0 with example 1 keeps only labels observed in both → (0, 0).
+  x = np.array([[1.0, 2.0], [3.0, 4.0]], np.float32)
+  batch = {"audio": x, "targets": np.array([[1.0], [0.0]], np.float32),
+           "mask": np.array([[True], [False]])}
+  state, step = _setup({"name": "sgd", "momentum": 0.0}, task=_Masked(),
+                       augment_cfg={"mixup_alpha": 1.0})
+  sums = {int(step(state.replace(rng=jax.random.key_data(jax.random.key(s))), batch)[1]
+              ["mask_sum"]) for s in range(12)}
+  assert sums == {0, 1}  # partner swapped: none observed in both; identity: unchanged
+
+
+class _Flat(_Squared):
+  """Loss value 1 whatever the params (a plateau), gradient that of ½·mean((y − t)²)."""
+
+  def loss(self, outputs, batch):
+    loss, aux = super().loss(outputs, batch)
+    return loss - jax.lax.stop_gradient(loss) + 1.0, aux
+
+
+def test_reduce_on_plateau_sees_the_loss():
+  state, step = _setup({"name": "sgd", "momentum": 0.0, "plateau_patience": 1,
+                        "plateau_factor": 0.5}, task=_Flat(),
+                       schedule={"name": "reduce_on_plateau", "learning_rate": 0.1})
+  for _ in range(3):
+    state, m = step(state, BATCH)
+    assert float(m["loss"]) == 1.0
+  plateau = [s for s in state.opt_state if hasattr(s, "scale")]
+  assert plateau and float(plateau[0].scale) < 1.0  # the flat loss lowered the scale
