@@ -110,3 +110,15 @@ def test_f1_at_thresholds_hand_computed():
   np.testing.assert_allclose(T.f1_at_thresholds(y[perm], s[perm], np.array([0.5])), [4 / 6])
   np.testing.assert_array_equal(T.f1_at_thresholds(np.zeros(3), np.ones(3), np.array([2.0])),
                                 [0.0])
+
+
+def test_tune_skips_only_the_classes_without_positives():
+  # class 0: no positive → 0.5; class 1: scores 0.9 (pos), 0.3 (neg) → midpoint 0.6 (F1 1).
+  y = np.array([[0, 1], [0, 0]])
+  s = np.array([[0.2, 0.9], [0.3, 0.3]])
+  np.testing.assert_allclose(T.tune_thresholds(y, s), [0.5, 0.6])
+
+
+def test_sweep_over_a_one_value_grid():
+  best, table = T.sweep_global_threshold(np.array([[1, 0]]), np.array([[0.7, 0.2]]), [0.5])
+  assert best == 0.5 and len(table) == 1 and table[0]["micro_f1"] == 1.0
