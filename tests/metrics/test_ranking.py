@@ -129,3 +129,18 @@ def test_precision_recall_curve_hand_computed():
   np.testing.assert_allclose(r0, [1.0, 1.0, 0.0, 0.0])
   np.testing.assert_allclose(r2, [1.0, 1.0, 1.0, 0.0])  # no positive: recall 1 (sklearn)
   np.testing.assert_allclose(p2, [0.0, 0.0, 0.0, 1.0])
+
+
+def test_edge_classes():
+  # positive only at the lowest score (AP 1/3); one distinct score (AP 1/2); only positives.
+  y = np.array([[0, 1, 1], [0, 0, 1], [1, 0, 1]])
+  s = np.array([[0.9, 0.5, 0.3], [0.8, 0.5, 0.2], [0.1, 0.5, 0.1]])
+  ap = R.average_precision(y, s)
+  np.testing.assert_allclose(ap, [1 / 3, 1 / 3, 1.0])
+  np.testing.assert_allclose(R.average_precision(y[:2, 1:2], s[:2, 1:2]), [0.5])
+  p, r, _ = R.precision_recall_curve(y, s)[0]
+  np.testing.assert_allclose(r, [1.0, 0.0, 0.0, 0.0])  # recall by the final tp count
+  np.testing.assert_allclose(p, [1 / 3, 0.0, 0.0, 1.0])
+  auc = R.roc_auc(y, s)
+  assert np.isnan(auc.per_class[2])  # no negatives: undefined
+  np.testing.assert_allclose(auc.per_class[:2], [0.0, 0.5])
