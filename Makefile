@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 WORKDIR ?= workdirs/demo
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-all lint bench clean
+.PHONY: install demo test test-all lint bench mutate clean
 
 $(VENV)/.installed: requirements.txt requirements-nodeps.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,5 +33,12 @@ bench: install
 	$(PY) bench/bench_pipeline.py
 	$(PY) bench/bench_synthmix.py
 
+# Mutation testing of the core (not part of `make test`; CPU-heavy: ~5-20 min per module).
+# MUTANTS selects modules, e.g. make mutate MUTANTS='instrax.metrics*'. Scope: pyproject [tool.mutmut].
+MUTANTS ?= instrax.metrics* instrax.tasks* instrax.train*
+mutate: install
+	$(VENV)/bin/mutmut run --max-children 1 $(foreach m,$(MUTANTS),"$(m)")
+	$(VENV)/bin/mutmut results
+
 clean:
-	rm -rf $(VENV) workdirs
+	rm -rf $(VENV) workdirs mutants
