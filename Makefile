@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 WORKDIR ?= workdirs/demo
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-all lint bench soundfonts clean
+.PHONY: install demo test test-all lint bench mutate soundfonts clean
 
 # `pip install -e .` (pyproject.toml; pins from requirements*.txt) also puts the instrax-launch,
 # -predict, -sweep and -build commands in $(VENV)/bin.
@@ -52,5 +52,12 @@ soundfonts:
 	  echo "  /usr/share/sounds/sf3, or name any .sf2/.sf3 in the synthmix config)"; \
 	fi
 
+# Mutation testing of the core (not part of `make test`; CPU-heavy: ~5-20 min per module).
+# MUTANTS selects modules, e.g. make mutate MUTANTS='instrax.metrics*'. Scope: pyproject [tool.mutmut].
+MUTANTS ?= instrax.metrics* instrax.tasks* instrax.train*
+mutate: install
+	$(VENV)/bin/mutmut run --max-children 1 $(foreach m,$(MUTANTS),"$(m)")
+	$(VENV)/bin/mutmut results
+
 clean:
-	rm -rf $(VENV) workdirs
+	rm -rf $(VENV) workdirs mutants

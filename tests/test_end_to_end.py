@@ -6,10 +6,13 @@ import glob
 import json
 import os
 
+import jax
+import numpy as np
 import pytest
 
 from instrax import main
 from instrax.errors import CheckpointError, ConfigError, DatasetError
+from instrax.experiment import Experiment
 from tests.conftest import tiny_config
 
 
@@ -43,6 +46,28 @@ def test_train_and_eval_writes_everything(trained):
   logged = [r for r in _jsonl(workdir) if "train/loss" in r]
   assert [r["step"] for r in logged] == [2, 4, 6]
   assert all(r["train/learning_rate"] > 0 for r in logged)
+
+
+def _states(workdir: str):
+  """(initial state of the run's config, state of its latest checkpoint)."""
+  config, data_format = main.load_workdir_config(workdir)
+  exp = Experiment(config, data_format)
+  return exp.init_state(), main.restore_state(exp, workdir, "latest")[0]
+
+
+def _changed(a, b) -> list[bool]:
+  """Per leaf: does any element differ between the two trees?"""
+  return [not np.array_equal(np.asarray(x), np.asarray(y))
+          for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b))]
+
+
+def test_training_changed_every_parameter_and_lowered_the_loss(trained):
+  workdir, _ = trained
+  init, final = _states(workdir)
+  assert int(final.step) == 6 and int(final.nonfinite) == 0
+  assert all(_changed(init.params, final.params))
+  losses = [r["train/loss"] for r in _jsonl(workdir) if "train/loss" in r]
+  assert losses[-1] < losses[0], losses
 
 
 def test_eval_mode_reproduces_the_reported_metrics(trained, synth_data_dir):
@@ -95,8 +120,12 @@ def test_unknown_names_list_the_valid_ones(tmp_path, synth_data_dir):
     main.run(config, str(tmp_path), "train")
 
 
-def test_training_options_run_together(tmp_path, synth_data_dir):
-  """EMA, bf16 compute, mixup, SpecAugment, SGD with the cyclic schedule: one tiny run."""
+def test_training_options_run_together_and_each_acts(tmp_path, synth_data_dir):
+  """EMA, bf16 compute, mixup, SpecAugment, clipped SGD with the cyclic schedule: one tiny run.
+
+  Here: the EMA is kept apart from the params, SGD's momentum and the schedule act. What bf16,
+  mixup and SpecAugment do to one step is pinned in tests/train/test_step.py.
+  """
   config = tiny_config(data_dir=synth_data_dir, train__ema_decay=0.9,
                        train__compute_dtype="bfloat16", augment__mixup_alpha=0.4,
                        augment__specaugment=True, train__eval_every=0)
@@ -104,6 +133,16 @@ def test_training_options_run_together(tmp_path, synth_data_dir):
   config.schedule = {"name": "cyclic_cosine", "learning_rate": 0.01, "warmup_steps": 2,
                      "period": 3}
   results = main.run(config, str(tmp_path), "train_and_eval")
-  losses = [r["train/loss"] for r in _jsonl(str(tmp_path)) if "train/loss" in r]
-  assert len(losses) == 3 and all(0 < x < 10 for x in losses)
+  rows = [r for r in _jsonl(str(tmp_path)) if "train/loss" in r]
+  assert all(np.isfinite(r["train/loss"]) for r in rows)
+  # lr(s) at s = 1, 3, 5: warmup 0.01·1/2; cycle 0 at 1 of 3: 0.01·cos(π/2·1/2); cycle 1 start.
+  np.testing.assert_allclose([r["train/learning_rate"] for r in rows],
+                             [0.005, 0.01 * np.cos(np.pi / 4), 0.01 * 0.975], rtol=1e-6)
+  init, final = _states(str(tmp_path))
+  assert all(_changed(init.params, final.params))
+  # EMA: restored as itself, between init and params (not a copy of either).
+  assert all(_changed(final.ema_params, final.params))
+  assert all(_changed(final.ema_params, init.params))
+  momentum = [x for x in jax.tree.leaves(final.opt_state) if np.ndim(x) >= 1]
+  assert momentum and any(np.abs(np.asarray(x)).max() > 0 for x in momentum)
   assert 0.0 <= results["test/micro_f1"] <= 1.0

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 import pathlib
 
+import jax
 import pytest
 
 import data_builders
@@ -91,7 +93,10 @@ def test_openmic_synth_tiny_on_synthmix(synth_data_dir, tmp_path):
 def test_every_model_builds_at_tiny_size(model):
   config = openmic.get_config(f"model={model},tiny")
   fmt = DataFormat(0, 0) if model == "vggish_mlp" else DataFormat(32000, 1)
-  Experiment(config, fmt).abstract_state()  # traces frontend + model on the training input
+  state = Experiment(config, fmt).abstract_state()  # traces frontend + model on a training input
+  shapes = [p.shape for p in jax.tree.leaves(state.params)]
+  assert sum(math.prod(s) for s in shapes) > len(OPENMIC)
+  assert any(len(s) == 2 and s[-1] == len(OPENMIC) for s in shapes)  # a head scoring 20 classes
 
 
 @pytest.mark.slow
