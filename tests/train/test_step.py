@@ -20,6 +20,11 @@ W0 = np.array([[1.0], [2.0]], np.float32)
 BATCH = {"audio": np.array([[1.0, 1.0]], np.float32), "targets": np.zeros((1, 1), np.float32)}
 
 
+def _audio(batch):
+  """The model input of a batch (`Experiment.model_inputs` with an identity frontend)."""
+  return batch["audio"]
+
+
 class _Linear(nn.Module):
   dtype: jnp.dtype | None = None  # compute dtype of the layer (None: promote from the inputs)
 
@@ -52,7 +57,7 @@ def _setup(optimizer: dict, lr: float = 0.1, ema_decay: float = 0.0, task=None,
   tx, _ = optim.make(optimizer, schedule or {"name": "constant", "learning_rate": lr}, 100)
   state = state_lib.create({"params": {"Dense_0": {"kernel": jnp.asarray(w0)}}}, tx,
                            jax.random.key(0), ema=ema_decay > 0)
-  step = step_lib.make_train_step(model or _Linear(), lambda x: x, task or _Squared(), tx,
+  step = step_lib.make_train_step(model or _Linear(), _audio, task or _Squared(), tx,
                                   augment_cfg=augment_cfg or {}, compute_dtype=compute_dtype,
                                   ema_decay=ema_decay)
   return state, jax.jit(step)
@@ -182,13 +187,14 @@ def test_augmentation_changes_what_the_model_sees(augment_cfg):
 def test_predict_step_uses_the_ema_params_when_kept():
   state, step = _setup({"name": "sgd", "momentum": 0.0}, ema_decay=0.9)
   state, _ = step(state, BATCH)  # params (0.7, 1.7), EMA (0.97, 1.97)
-  predict = step_lib.make_predict_step(_Linear(), lambda x: x)
+  predict = step_lib.make_predict_step(_Linear(), _audio)
   x = np.array([[1.0, 10.0]], np.float32)
-  out = predict(state, x)
+  out = predict(state, {"audio": x})
   assert out.dtype == jnp.float32
   np.testing.assert_allclose(np.asarray(out), [[0.97 + 19.7]], rtol=1e-6)
   plain, _ = _setup({"name": "sgd", "momentum": 0.0})
-  np.testing.assert_allclose(np.asarray(predict(plain, x)), [[1.0 + 20.0]], rtol=1e-6)
+  np.testing.assert_allclose(np.asarray(predict(plain, {"audio": x})), [[1.0 + 20.0]],
+                             rtol=1e-6)
 
 
 def test_adam_state_advances_with_the_first_moment_of_the_gradient():
@@ -221,7 +227,7 @@ def test_batch_norm_runs_in_training_mode_and_its_statistics_are_kept():
   tx, _ = optim.make({"name": "sgd", "momentum": 0.0}, {"name": "constant",
                                                         "learning_rate": 0.1}, 10)
   state = state_lib.create(dict(variables), tx, jax.random.key(0), ema=False)
-  step = jax.jit(step_lib.make_train_step(model, lambda v: v, _Squared(), tx, augment_cfg={}))
+  step = jax.jit(step_lib.make_train_step(model, _audio, _Squared(), tx, augment_cfg={}))
   new, m = step(state, batch)
   stats = new.batch_stats["BatchNorm_0"]
   np.testing.assert_allclose(np.asarray(stats["mean"]), [0.2, 0.4], rtol=1e-6)
@@ -241,7 +247,8 @@ class _Masked(_Squared):
 
 
 def test_mixup_mixes_the_label_mask_too():
-  # Mask (1, 0): mixing example 0 with example 1 keeps only labels observed in both → (0, 0).
+  # Mask (1, 0): a mixed entry is supervised when either clip observed it (PaSST's rule, issue
+  # #9 item 8; an unobserved entry counts as absent) → (1, 1) when the partners swap.
   x = np.array([[1.0, 2.0], [3.0, 4.0]], np.float32)
   batch = {"audio": x, "targets": np.array([[1.0], [0.0]], np.float32),
            "mask": np.array([[True], [False]])}
@@ -249,7 +256,7 @@ def test_mixup_mixes_the_label_mask_too():
                        augment_cfg={"mixup_alpha": 1.0})
   sums = {int(step(state.replace(rng=jax.random.key_data(jax.random.key(s))), batch)[1]
               ["mask_sum"]) for s in range(12)}
-  assert sums == {0, 1}  # partner swapped: none observed in both; identity: unchanged
+  assert sums == {1, 2}  # partner swapped: observed in either; identity: unchanged
 
 
 class _Flat(_Squared):
