@@ -135,6 +135,7 @@ class ResultWriter:
                run: dict[str, Any], overwrite: bool):
     self.results: list[dict[str, Any]] = []
     self.class_names, self.run = class_names, run
+    self.width = 0  # table column width (the longest input name, when known)
     self.path, self.dir = None, None
     if output is None:
       self.fmt = fmt or "table"
@@ -162,7 +163,7 @@ class ResultWriter:
     self.results.append(result)
     if self.path is None:
       print(format_results([result], self.fmt, self.class_names, self.run,
-                           header=len(self.results) == 1), flush=True)
+                           header=len(self.results) == 1, width=self.width), flush=True)
       return
     text = format_results(self.results, self.fmt, self.class_names, self.run)
     tmp = f"{self.path}.tmp"
@@ -172,7 +173,8 @@ class ResultWriter:
 
 
 def format_results(results: list[dict[str, Any]], fmt: str, class_names: tuple[str, ...] = (),
-                   run: dict[str, Any] | None = None, header: bool = True) -> str:
+                   run: dict[str, Any] | None = None, header: bool = True,
+                   width: int = 0) -> str:
   """Results as a table, JSON ({"run": ..., "results": [...]}) or CSV (one column per class)."""
   if fmt == "json":
     return json.dumps({"run": run or {}, "results": results}, indent=2)
@@ -203,7 +205,7 @@ def format_results(results: list[dict[str, Any]], fmt: str, class_names: tuple[s
     detail = " ".join(f"{k}={v:.3f}" for k, v in sorted(scores.items(), key=lambda kv: -kv[1]))
     detail = detail or pred.get("summary", "")
     rows.append((r["file"], ",".join(labels) or "-", detail))
-  width = max((len(os.path.basename(r[0])) for r in rows), default=4)
+  width = max(width, *(len(os.path.basename(r[0])) for r in rows), 4)
   lines = [f"{'file':<{width}}  {'prediction':<24}  detail (or error)"] if header else []
   lines += [f"{os.path.basename(f):<{width}}  {labels:<24}  {detail}" for f, labels, detail in rows]
   return "\n".join(lines)
@@ -239,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
       raise UserError(f"a {predictor.config.task.name} run writes files (e.g. separated stems); "
                       "pass --output=DIR")
     out = ResultWriter(args.output, args.format, tuple(task.class_names), run, args.overwrite)
+    out.width = max(len(os.path.basename(p.rstrip("/"))) for p in args.inputs)
   except UserError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
