@@ -95,12 +95,13 @@ def test_sigkill_then_relaunch_is_bit_exact(tmp_path, synth_data_dir, reference,
   _assert_same_run(workdir, reference)
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
 def test_sigterm_checkpoints_the_current_step_and_resumes_exactly(tmp_path, synth_data_dir,
-                                                                  reference):
+                                                                  reference, sig):
   workdir = str(tmp_path)
   # No periodic checkpoint before the end: the only one the first launch can leave is SIGTERM's.
   flags = ("--config.train.checkpoint_every=100", "--config.train.eval_every=0")
-  code, log, left, second = _kill_and_resume(workdir, synth_data_dir, flags, 5, signal.SIGTERM)
+  code, log, left, second = _kill_and_resume(workdir, synth_data_dir, flags, 5, sig)
   assert code == 2, log[-3000:]  # a clean exit through launch.py's error path
   assert "Traceback" not in log
   assert "error: Preempted (SIGTERM/Ctrl-C): checkpoint written at step 5." in log
