@@ -18,7 +18,7 @@ CONFIGS = sorted(p.stem for p in (ROOT / "configs").glob("*.py")
 
 
 # Configs that offer the `synth` argument (the task on synthmix); the others must refuse it.
-OFFER_SYNTH = ("demo", "irmas", "openmic")
+OFFER_SYNTH = ("demo", "irmas", "lead", "openmic", "piano", "separation", "tagging")
 
 
 def _args(name: str) -> list[str]:
@@ -26,7 +26,8 @@ def _args(name: str) -> list[str]:
 
 
 def test_the_configs_listed_here_are_the_ones_there():
-  assert CONFIGS == ["default", "demo", "irmas", "openmic"]
+  assert CONFIGS == ["default", "demo", "instruments", "irmas", "lead", "openmic", "piano",
+                     "separation", "tagging"]
 
 
 @pytest.mark.parametrize("name", [n for n in CONFIGS if n not in OFFER_SYNTH])

@@ -37,8 +37,11 @@ TINY: dict[str, tuple[dict, tuple[int, ...]]] = {
                       max_time_patches=8, patchout_freq=1, patchout_time=2), (2, 1, 32, 48)),
     "vggish_mlp": (dict(hidden=16), (2, 10, 128)),
 }
-# Models taking a dict of inputs (not one (B, C, F, T) array) are tested in their own files.
-DICT_INPUT = {"lead_ch_cls", "lead_inst_cls", "lead_crnn"}  # tests/models/test_lead.py
+# Models of the other task families (dict inputs, dict or mask outputs, fixed feature sizes) are
+# tested in their own files: tests/models/test_lead*.py, test_onsets_velocities.py,
+# test_unet_tune.py.
+DICT_INPUT = {"lead_ch_cls", "lead_inst_cls", "lead_crnn", "onsets_velocities", "unet_separator",
+              "tune_plus", "tune_tail"}
 
 
 def _init_shapes(model: nn.Module, shape: tuple[int, ...]):
