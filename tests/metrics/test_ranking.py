@@ -144,3 +144,13 @@ def test_edge_classes():
   auc = R.roc_auc(y, s)
   assert np.isnan(auc.per_class[2])  # no negatives: undefined
   np.testing.assert_allclose(auc.per_class[:2], [0.0, 0.5])
+
+
+def test_a_class_with_a_single_observed_entry_has_its_curve():
+  """One observed (positive) entry: AP 1, as scikit-learn (kills the `s.size == 1` mutant)."""
+  y = np.array([[1, 0], [0, 1], [1, 1]], bool)
+  s = np.array([[0.9, 0.2], [0.4, 0.8], [0.3, 0.6]])
+  mask = np.array([[True, True], [False, True], [False, True]])
+  ap = R.average_precision(y, s, mask)
+  assert ap[0] == 1.0 == skm.average_precision_score([1], [0.9])
+  assert ap[1] == pytest.approx(skm.average_precision_score(y[:, 1], s[:, 1]))
