@@ -219,15 +219,17 @@ def test_tensorboard_web_ui_serves_the_run(tmp_path):
 
 @pytest.mark.slow
 def test_a_run_its_relaunch_and_evaluation_share_one_events_file(tmp_path, synth_data_dir):
-  """train (4 steps) → relaunch to 6 → eval: one file that TensorBoard reads as one run."""
+  """train (4 steps) → relaunch to 6 → eval: the run is one file that TensorBoard reads as one
+  run; the evaluation of a saved checkpoint is its own run in eval/step6/ (issue #9 item 3)."""
   from instrax import main
   from tests.conftest import tiny_config
 
   workdir = str(tmp_path)
   main.run(tiny_config(data_dir=synth_data_dir, train__num_steps=4), workdir, "train")
-  main.run(tiny_config(data_dir=synth_data_dir), workdir, "train_and_eval")
+  main.run(tiny_config(data_dir=synth_data_dir), workdir, "train_and_eval",
+           allow_config_change=True)
   main.run(None, workdir, "eval")
-  assert _events_files(tmp_path) == [writers.EVENTS_FILE]
+  assert _events_files(tmp_path) == [f"eval/step6/{writers.EVENTS_FILE}", writers.EVENTS_FILE]
   acc = _load(workdir)
   assert [s for s, _ in _steps(acc, "train/loss")] == [2, 4, 6]
   assert {"test/confusion", "test/per_class_prf"} <= set(acc.Tags()["images"])
