@@ -34,6 +34,9 @@ bench: install
 	$(PY) bench/bench_frontend.py
 	$(PY) bench/bench_pipeline.py
 	$(PY) bench/bench_synthmix.py
+	$(PY) bench/bench_train_step.py
+	$(PY) bench/bench_train_step.py --threads=1
+	-$(PY) bench/profile_convs.py --threads=1
 
 clean:
 	rm -rf $(VENV) workdirs

@@ -177,13 +177,14 @@ def main() -> None:
   ap.add_argument("--repeats", type=int, default=7)
   ap.add_argument("--heap", action="store_true", help="keep freed heap memory (see docstring)")
   ap.add_argument("--threads", type=int, default=0,
-                  help="1: both frameworks single-threaded (robust to a busy machine); 0: all cores")
+                  help="1: both single-threaded (robust to a busy machine); 0: all cores")
   args = ap.parse_args()
   _maybe_reexec(args.heap, args.threads)
   threads = args.threads or os.cpu_count() or 1
   import jax
-  print(f"# {time.strftime('%Y-%m-%d %H:%M')}  jax {jax.__version__}  threads {threads}/{os.cpu_count()}  "
-        f"heap={'kept' if os.environ.get('MALLOC_MMAP_MAX_') == '0' else 'default'}  "
+  heap = "kept" if os.environ.get("MALLOC_MMAP_MAX_") == "0" else "default"
+  print(f"# {time.strftime('%Y-%m-%d %H:%M')}  jax {jax.__version__}  "
+        f"threads {threads}/{os.cpu_count()}  heap={heap}  "
         f"load {loadavg()}")
   try:
     import torch
@@ -194,8 +195,8 @@ def main() -> None:
   print(f"# peak 2048² f32 matmul: JAX {peak_j / 1e9:.0f} GFLOP/s"
         + (f", PyTorch {peak_t / 1e9:.0f} GFLOP/s" if peak_t else ""))
   peak = max(peak_j, peak_t or 0.0)
-  print("| model | batch | JAX min / median ms | PyTorch min / median ms | PyTorch/JAX (min, median)"
-        " | GFLOP/step | JAX GFLOP/s | % of peak | load |")
+  print("| model | batch | JAX min / median ms | PyTorch min / median ms "
+        "| PyTorch/JAX (min, median) | GFLOP/step | JAX GFLOP/s | % of peak | load |")
   print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
   for name in args.models.split(","):
     run_j, flops, n_j = jax_step(name, args.batch)
@@ -208,7 +209,8 @@ def main() -> None:
     row = f"| {name} | {args.batch} | {tj[0] * 1e3:.0f} / {tj[1] * 1e3:.0f} | "
     if twin:
       tt = min(times[1]), float(np.median(times[1]))
-      row += f"{tt[0] * 1e3:.0f} / {tt[1] * 1e3:.0f} | **{tt[0] / tj[0]:.2f}×**, {tt[1] / tj[1]:.2f}× | "
+      row += (f"{tt[0] * 1e3:.0f} / {tt[1] * 1e3:.0f} | **{tt[0] / tj[0]:.2f}×**, "
+              f"{tt[1] / tj[1]:.2f}× | ")
     else:
       row += "(no torch) | – | "
     gfs = flops / tj[0] / 1e9

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_train_step import _maybe_reexec, loadavg  # noqa: E402
+from bench_train_step import _maybe_reexec, loadavg
 
 LAYERS = [((32, 224, 256, 1), 32, (2, 2)), ((32, 112, 128, 32), 64, (2, 2)),
           ((32, 56, 64, 64), 128, (2, 2)), ((32, 28, 32, 128), 256, (4, 2))]
@@ -62,6 +62,36 @@ def conv_im2col(x, w, s):
   return (p @ w.reshape(-1, co)).reshape(b, ho, wo, co)
 
 
+def layer_fns(shape, co: int, s: tuple[int, int], rng) -> tuple[dict[str, list], float]:
+  """{"fwd" | "dx" | "dw": [lax, s2d, im2col, PyTorch] timed callables}, forward FLOPs."""
+  import jax
+  import jax.numpy as jnp
+  import torch
+  x_np = rng.standard_normal(shape).astype(np.float32)
+  w_np = (rng.standard_normal((3, 3, shape[-1], co)) * 0.1).astype(np.float32)
+  x, w = jnp.asarray(x_np), jnp.asarray(w_np)
+  dy = jnp.ones(conv_lax(x, w, s).shape, jnp.float32)
+  fns: dict[str, list] = {"fwd": [], "dx": [], "dw": []}
+
+  def add(conv) -> None:
+    fwd = jax.jit(lambda x, w: conv(x, w, s))
+    dx = jax.jit(lambda w, dy: jax.vjp(lambda x: conv(x, w, s), x)[1](dy)[0])
+    dw = jax.jit(lambda x, dy: jax.vjp(lambda w: conv(x, w, s), w)[1](dy)[0])
+    fns["fwd"].append(lambda: fwd(x, w).block_until_ready())
+    fns["dx"].append(lambda: dx(w, dy).block_until_ready())
+    fns["dw"].append(lambda: dw(x, dy).block_until_ready())
+
+  for conv in (conv_lax, conv_s2d, conv_im2col):
+    add(conv)
+  xt = torch.from_numpy(x_np).permute(0, 3, 1, 2).contiguous()
+  wt = torch.from_numpy(w_np).permute(3, 2, 0, 1).contiguous()
+  dyt = torch.ones(dy.shape[0], co, *dy.shape[1:3])
+  fns["fwd"].append(lambda: torch.nn.functional.conv2d(xt, wt, stride=s, padding=1))
+  fns["dx"].append(lambda: torch.nn.grad.conv2d_input(xt.shape, wt, dyt, stride=s, padding=1))
+  fns["dw"].append(lambda: torch.nn.grad.conv2d_weight(xt, wt.shape, dyt, stride=s, padding=1))
+  return fns, float(2 * np.prod(dy.shape) * 9 * shape[-1])
+
+
 def main() -> None:
   ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   ap.add_argument("--repeats", type=int, default=5)
@@ -69,9 +99,11 @@ def main() -> None:
   ap.add_argument("--heap", action="store_true")
   args = ap.parse_args()
   _maybe_reexec(args.heap, args.threads)
-  import jax
-  import jax.numpy as jnp
-  import torch
+  try:
+    import torch
+  except ImportError:
+    raise SystemExit("profile_convs: torch is not installed (bench/requirements.txt); skipped") \
+        from None
   threads = args.threads or os.cpu_count() or 1
   torch.set_num_threads(threads)
   print(f"# {time.strftime('%Y-%m-%d %H:%M')} threads {threads} load {loadavg()}")
@@ -79,27 +111,7 @@ def main() -> None:
   print("|---|---|---:|---:|---:|---:|")
   rng = np.random.default_rng(0)
   for shape, co, s in LAYERS:
-    x_np = rng.standard_normal(shape).astype(np.float32)
-    w_np = (rng.standard_normal((3, 3, shape[-1], co)) * 0.1).astype(np.float32)
-    x, w = jnp.asarray(x_np), jnp.asarray(w_np)
-    dy = jnp.ones(conv_lax(x, w, s).shape, jnp.float32)
-    fns: dict[str, list] = {"fwd": [], "dx": [], "dw": []}
-    for conv in (conv_lax, conv_s2d, conv_im2col):
-      fwd = jax.jit(lambda x, w, conv=conv: conv(x, w, s))
-      dx = jax.jit(lambda w, dy, conv=conv: jax.vjp(lambda x: conv(x, w, s), x)[1](dy)[0])
-      dw = jax.jit(lambda x, dy, conv=conv: jax.vjp(lambda w: conv(x, w, s), w)[1](dy)[0])
-      fns["fwd"].append(lambda f=fwd: f(x, w).block_until_ready())
-      fns["dx"].append(lambda f=dx: f(w, dy).block_until_ready())
-      fns["dw"].append(lambda f=dw: f(x, dy).block_until_ready())
-    xt = torch.from_numpy(x_np).permute(0, 3, 1, 2).contiguous()
-    wt = torch.from_numpy(w_np).permute(3, 2, 0, 1).contiguous()
-    dyt = torch.ones(dy.shape[0], co, *dy.shape[1:3])
-    cv = torch.nn.functional.conv2d
-    with torch.no_grad():
-      fns["fwd"].append(lambda: cv(xt, wt, stride=s, padding=1))
-    fns["dx"].append(lambda: torch.nn.grad.conv2d_input(xt.shape, wt, dyt, stride=s, padding=1))
-    fns["dw"].append(lambda: torch.nn.grad.conv2d_weight(xt, wt.shape, dyt, stride=s, padding=1))
-    flops = 2 * np.prod(dy.shape) * 9 * shape[-1]
+    fns, flops = layer_fns(shape, co, s, rng)
     for part, row in fns.items():
       if part == "dx" and shape[-1] == 1:
         continue  # the first layer's input gradient is never needed

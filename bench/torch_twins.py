@@ -30,7 +30,8 @@ class SeedSimpleCNN(nn.Module):
     super().__init__()
     self.encoder = _encoder(1, n, (2, 2))
     flat = 8 * n * (in_hw[0] // 16) * (in_hw[1] // 16)
-    self.head = nn.Sequential(nn.Flatten(), nn.Linear(flat, 88), nn.ReLU(), nn.Linear(88, num_classes))
+    self.head = nn.Sequential(nn.Flatten(), nn.Linear(flat, 88), nn.ReLU(),
+                              nn.Linear(88, num_classes))
 
   def forward(self, x: torch.Tensor) -> torch.Tensor:
     return self.head(self.encoder(x))
