@@ -18,6 +18,7 @@ without it only the JAX column is measured.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -27,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 HEAP_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(1 << 36),
             "MALLOC_TOP_PAD_": str(1 << 28)}
@@ -56,8 +58,9 @@ def loadavg() -> str:
   return " ".join(f"{v:.1f}" for v in os.getloadavg())
 
 
-def jax_step(name: str, batch: int):
-  """(step(x, y) → loss, flops per step, param count) for instrax model `name`."""
+def jax_step(name: str, batch: int, matmul_dw: bool = False):
+  """(step(x, y) → loss, flops per step, param count) for instrax model `name`; `matmul_dw`:
+  traced with conv_variants.conv_matmul_dw for every flax conv (attempt 5 in BENCHMARKS.md)."""
   import jax
   import jax.numpy as jnp
   import optax
@@ -90,7 +93,9 @@ def jax_step(name: str, batch: int):
   x = jnp.asarray(rng.normal(-40, 15, (batch, c, f, t)).astype(np.float32))
   y = jnp.asarray((rng.random((batch, classes)) < 0.2).astype(np.float32))
   jitted = jax.jit(step, donate_argnums=0)
-  compiled = jitted.lower(state, x, y).compile()
+  import conv_variants
+  with conv_variants.patched_flax_convs() if matmul_dw else contextlib.nullcontext():
+    compiled = jitted.lower(state, x, y).compile()
   cost = compiled.cost_analysis()
   cost = cost[0] if isinstance(cost, list) else cost
   holder = [state]
@@ -109,7 +114,6 @@ def torch_step(name: str, batch: int, threads: int):
     import torch
   except ImportError:
     return None
-  sys.path.insert(0, str(Path(__file__).parent))
   import torch_twins
   torch.set_num_threads(threads)
   _, (c, f, t), classes = SPECS[name]
@@ -176,6 +180,8 @@ def main() -> None:
   ap.add_argument("--batch", type=int, default=32)
   ap.add_argument("--repeats", type=int, default=7)
   ap.add_argument("--heap", action="store_true", help="keep freed heap memory (see docstring)")
+  ap.add_argument("--matmul_dw", action="store_true",
+                  help="add a row with conv_variants.conv_matmul_dw in every conv (attempt 5)")
   ap.add_argument("--threads", type=int, default=0,
                   help="1: both single-threaded (robust to a busy machine); 0: all cores")
   args = ap.parse_args()
@@ -204,6 +210,8 @@ def main() -> None:
     if twin is not None and twin[1] != n_j:
       raise SystemExit(f"{name}: PyTorch twin has {twin[1]} params, instrax {n_j}")
     fns = [run_j] + ([twin[0]] if twin else [])
+    if args.matmul_dw:
+      fns.append(jax_step(name, args.batch, matmul_dw=True)[0])
     times = interleaved(fns, args.repeats)
     tj = min(times[0]), float(np.median(times[0]))
     row = f"| {name} | {args.batch} | {tj[0] * 1e3:.0f} / {tj[1] * 1e3:.0f} | "
@@ -216,6 +224,11 @@ def main() -> None:
     gfs = flops / tj[0] / 1e9
     row += f"{flops / 1e9:.1f} | {gfs:.0f} | {100 * flops / tj[0] / peak:.0f} % | {loadavg()} |"
     print(row, flush=True)
+    if args.matmul_dw:
+      tm = min(times[-1]), float(np.median(times[-1]))
+      print(f"| {name}, matmul dw | {args.batch} | {tm[0] * 1e3:.0f} / {tm[1] * 1e3:.0f} | | "
+            + (f"{tt[0] / tm[0]:.2f}×, {tt[1] / tm[1]:.2f}× |" if twin else "– |")
+            + f" | | | {loadavg()} |", flush=True)
 
 
 if __name__ == "__main__":

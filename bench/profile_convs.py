@@ -51,14 +51,10 @@ def conv_s2d(x, w, s):
 
 def conv_im2col(x, w, s):
   """Stride-s 3×3 pad-1 conv as (patch matrix) @ (9·C, C_out)."""
-  import jax.numpy as jnp
-  from jax import lax
-  (b, h, wd, c), (kh, kw, _, co) = x.shape, w.shape
+  from conv_variants import patches
+  (b, h, wd, _), (kh, kw, _, co) = x.shape, w.shape
   ho, wo = (h + 2 - kh) // s[0] + 1, (wd + 2 - kw) // s[1] + 1
-  xp = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
-  taps = [lax.slice(xp, (0, i, j, 0), (b, i + (ho - 1) * s[0] + 1, j + (wo - 1) * s[1] + 1, c),
-                    (1, s[0], s[1], 1)) for i in range(kh) for j in range(kw)]
-  p = jnp.concatenate(taps, axis=-1).reshape(-1, kh * kw * c)
+  p = patches(x, (kh, kw), s, ((1, 1), (1, 1)), (ho, wo))
   return (p @ w.reshape(-1, co)).reshape(b, ho, wo, co)
 
 
