@@ -33,13 +33,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 HEAP_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(1 << 36),
             "MALLOC_TOP_PAD_": str(1 << 28)}
 
-# name → (instrax model fields, input (C, F, T), classes)
+# name → (instrax model fields, input (C, F, T), classes, the seed's batch size)
 SPECS = {
-    "cnn_rnn": (dict(n=32), (1, 224, 256), 11),
-    "simple_cnn": (dict(n=32), (1, 224, 256), 11),
+    "cnn_rnn": (dict(n=32), (1, 224, 256), 11, 32),
+    "simple_cnn": (dict(n=32), (1, 224, 256), 11, 32),
     "crnn": (dict(channels=(16, 32, 64), pools=((2, 2), (2, 2), (2, 2)), rnn_features=64,
-                  dropout=0.2), (1, 64, 151), 11),
+                  dropout=0.2), (1, 64, 151), 11, 32),
+    # seed 002: 5-s chunks of 208 frames, batch 40; targets are (B, T−1, 88) key rolls
+    "onsets_velocities": (dict(), (1, 229, 208), 88, 40),
 }
+
+
+def targets_shape(name: str, batch: int) -> tuple[int, ...]:
+  _, (_, _, t), classes, _ = SPECS[name]
+  return (batch, t - 1, classes) if name == "onsets_velocities" else (batch, classes)
 
 
 ONE_THREAD_XLA = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
@@ -67,7 +74,7 @@ def jax_step(name: str, batch: int, matmul_dw: bool = False):
 
   import instrax.models  # noqa: F401  (registers the models)
   from instrax.models.registry import build_model
-  fields, (c, f, t), classes = SPECS[name]
+  fields, (c, f, t), classes, _ = SPECS[name]
   model = build_model(name, classes, **fields)
   x0 = jnp.zeros((batch, c, f, t), jnp.float32)
   variables = model.init({"params": jax.random.key(0), "dropout": jax.random.key(1)}, x0,
@@ -83,7 +90,12 @@ def jax_step(name: str, batch: int, matmul_dw: bool = False):
     def loss_fn(p):
       logits, upd = model.apply({"params": p, "batch_stats": stats}, x, train=True,
                                 rngs={"dropout": drop}, mutable=["batch_stats"])
-      return optax.sigmoid_binary_cross_entropy(logits, y).mean(), upd["batch_stats"]
+      if isinstance(logits, dict):  # onsets (B, S, T, K) and velocity (B, T, K) vs rolls y
+        loss = (optax.sigmoid_binary_cross_entropy(logits["onsets"], y[:, None]).mean()
+                + optax.sigmoid_binary_cross_entropy(logits["velocity"], y).mean())
+      else:
+        loss = optax.sigmoid_binary_cross_entropy(logits, y).mean()
+      return loss, upd["batch_stats"]
 
     (loss, stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
     updates, opt = tx.update(grads, opt, params)
@@ -91,7 +103,7 @@ def jax_step(name: str, batch: int, matmul_dw: bool = False):
 
   rng = np.random.default_rng(0)
   x = jnp.asarray(rng.normal(-40, 15, (batch, c, f, t)).astype(np.float32))
-  y = jnp.asarray((rng.random((batch, classes)) < 0.2).astype(np.float32))
+  y = jnp.asarray((rng.random(targets_shape(name, batch)) < 0.2).astype(np.float32))
   jitted = jax.jit(step, donate_argnums=0)
   import conv_variants
   with conv_variants.patched_flax_convs() if matmul_dw else contextlib.nullcontext():
@@ -116,19 +128,24 @@ def torch_step(name: str, batch: int, threads: int):
     return None
   import torch_twins
   torch.set_num_threads(threads)
-  _, (c, f, t), classes = SPECS[name]
+  _, (c, f, t), classes, _ = SPECS[name]
   ctor = {"cnn_rnn": torch_twins.SeedCNNRNN, "simple_cnn": torch_twins.SeedSimpleCNN,
-          "crnn": torch_twins.DemoCRNN}[name]
+          "crnn": torch_twins.DemoCRNN, "onsets_velocities": torch_twins.OnsetsVelocitiesNet}[name]
   model = ctor(num_classes=classes, in_hw=(f, t)).train()
   opt = torch.optim.Adam(model.parameters(), lr=1e-3)
   loss_fn = torch.nn.BCEWithLogitsLoss()
   rng = np.random.default_rng(0)
   x = torch.from_numpy(rng.normal(-40, 15, (batch, c, f, t)).astype(np.float32))
-  y = torch.from_numpy((rng.random((batch, classes)) < 0.2).astype(np.float32))
+  y = torch.from_numpy((rng.random(targets_shape(name, batch)) < 0.2).astype(np.float32))
 
   def run() -> None:
     opt.zero_grad(set_to_none=True)
-    loss_fn(model(x), y).backward()
+    out = model(x)
+    if isinstance(out, tuple):  # onsets (B, S, T, K), velocity (B, T, K)
+      loss = loss_fn(out[0], y[:, None].expand_as(out[0])) + loss_fn(out[1], y)
+    else:
+      loss = loss_fn(out, y)
+    loss.backward()
     opt.step()
 
   return run, sum(p.numel() for p in model.parameters())
@@ -176,8 +193,8 @@ def interleaved(fns: list[Callable[[], None]], repeats: int, warmup: int = 2) ->
 
 def main() -> None:
   ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-  ap.add_argument("--models", default="cnn_rnn,simple_cnn,crnn")
-  ap.add_argument("--batch", type=int, default=32)
+  ap.add_argument("--models", default="cnn_rnn,simple_cnn,crnn,onsets_velocities")
+  ap.add_argument("--batch", type=int, default=0, help="0: each seed's own batch size")
   ap.add_argument("--repeats", type=int, default=7)
   ap.add_argument("--heap", action="store_true", help="keep freed heap memory (see docstring)")
   ap.add_argument("--matmul_dw", action="store_true",
@@ -205,16 +222,17 @@ def main() -> None:
         "| PyTorch/JAX (min, median) | GFLOP/step | JAX GFLOP/s | % of peak | load |")
   print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
   for name in args.models.split(","):
-    run_j, flops, n_j = jax_step(name, args.batch)
-    twin = torch_step(name, args.batch, threads)
+    batch = args.batch or SPECS[name][3]
+    run_j, flops, n_j = jax_step(name, batch)
+    twin = torch_step(name, batch, threads)
     if twin is not None and twin[1] != n_j:
       raise SystemExit(f"{name}: PyTorch twin has {twin[1]} params, instrax {n_j}")
     fns = [run_j] + ([twin[0]] if twin else [])
     if args.matmul_dw:
-      fns.append(jax_step(name, args.batch, matmul_dw=True)[0])
+      fns.append(jax_step(name, batch, matmul_dw=True)[0])
     times = interleaved(fns, args.repeats)
     tj = min(times[0]), float(np.median(times[0]))
-    row = f"| {name} | {args.batch} | {tj[0] * 1e3:.0f} / {tj[1] * 1e3:.0f} | "
+    row = f"| {name} | {batch} | {tj[0] * 1e3:.0f} / {tj[1] * 1e3:.0f} | "
     if twin:
       tt = min(times[1]), float(np.median(times[1]))
       row += (f"{tt[0] * 1e3:.0f} / {tt[1] * 1e3:.0f} | **{tt[0] / tj[0]:.2f}×**, "
@@ -226,7 +244,7 @@ def main() -> None:
     print(row, flush=True)
     if args.matmul_dw:
       tm = min(times[-1]), float(np.median(times[-1]))
-      print(f"| {name}, matmul dw | {args.batch} | {tm[0] * 1e3:.0f} / {tm[1] * 1e3:.0f} | | "
+      print(f"| {name}, matmul dw | {batch} | {tm[0] * 1e3:.0f} / {tm[1] * 1e3:.0f} | | "
             + (f"{tt[0] / tm[0]:.2f}×, {tt[1] / tm[1]:.2f}× |" if twin else "– |")
             + f" | | | {loadavg()} |", flush=True)
 

@@ -81,3 +81,77 @@ class DemoCRNN(nn.Module):
     out, _ = self.gru(seq)
     pooled = torch.cat([out.mean(1), out.amax(1)], dim=-1)
     return self.head(self.dropout(pooled))
+
+
+class _CAM(nn.Module):
+  """Context-aware module (instrax/models/onsets_velocities.py CAM) on NCHW."""
+
+  def __init__(self, c_in: int, hdc: int, kernels, dilations, se_bottleneck: int = 8):
+    super().__init__()
+    out = hdc * len(kernels)
+    self.se = nn.Sequential(nn.Linear(c_in, se_bottleneck), nn.ReLU(),
+                            nn.Linear(se_bottleneck, out), nn.Sigmoid())
+    self.skip = nn.Sequential(nn.Conv2d(c_in, out, 1, bias=False), nn.BatchNorm2d(out), nn.ReLU())
+    self.hdcs = nn.ModuleList(
+        nn.Sequential(nn.Conv2d(c_in, hdc, k, dilation=d, bias=False,
+                                padding=tuple((kk - 1) * dd // 2 for kk, dd in zip(k, d))),
+                      nn.BatchNorm2d(hdc), nn.ReLU())
+        for k, d in zip(kernels, dilations))
+
+  def forward(self, x: torch.Tensor) -> torch.Tensor:
+    gate = self.se(x.mean(dim=(2, 3)))[:, :, None, None]
+    return self.skip(x) + torch.cat([h(x) for h in self.hdcs], dim=1) * gate
+
+
+def _bn_lrelu(c: int) -> nn.Sequential:
+  return nn.Sequential(nn.BatchNorm2d(c), nn.LeakyReLU(0.1))
+
+
+class _Stage(nn.Module):
+  """A CAM stage: (B, C, 88, T) → per-key logits (B, T, 88)."""
+
+  def __init__(self, c_in: int, num_cams: int, keys: int = 88, hidden: int = 200):
+    super().__init__()
+    cam = dict(hdc=4, kernels=((1, 11),) * 3, dilations=((1, 1), (1, 2), (1, 3)))
+    layers: list[nn.Module] = [nn.Conv2d(c_in, 12, 1, bias=False), _bn_lrelu(12)]
+    for _ in range(num_cams):
+      layers += [_CAM(12, **cam), _bn_lrelu(12)]
+    layers += [nn.Conv2d(12, hidden, (keys, 3), padding=(0, 1), bias=False), _bn_lrelu(hidden),
+               nn.Conv2d(hidden, hidden, 1, bias=False), _bn_lrelu(hidden), nn.Dropout(0.15),
+               nn.Conv2d(hidden, keys, 1)]
+    self.body = nn.Sequential(*layers)
+    self.key_norm = nn.BatchNorm1d(keys)
+
+  def forward(self, x: torch.Tensor) -> torch.Tensor:
+    return self.key_norm(self.body(x)[:, :, 0]).transpose(1, 2)
+
+
+class OnsetsVelocitiesNet(nn.Module):
+  """instrax's `onsets_velocities` (seed 002): (B, 1, 229, T) → onsets (B, 3, T−1, 88), velocity
+  (B, T−1, 88) logits; 3,127,168 params."""
+
+  def __init__(self, num_classes: int = 88, in_hw: tuple[int, int] = (229, 208), c: int = 16):
+    super().__init__()
+    mels = in_hw[0]
+    self.specnorm = nn.BatchNorm1d(2 * mels)
+    cam = dict(hdc=c // 4, kernels=((3, 5),) * 4, dilations=((1, 1), (1, 2), (1, 3), (1, 4)))
+    self.stem = nn.Sequential(nn.Conv2d(2, c, 3, padding=1, bias=False), _bn_lrelu(c),
+                              *[m for _ in range(3) for m in (_CAM(c, **cam), _bn_lrelu(c))])
+    self.mel_to_key = nn.Parameter(torch.randn(mels, c, num_classes) * (2 / mels) ** 0.5)
+    self.key_bn = _bn_lrelu(c)
+    self.onsets = nn.ModuleList(_Stage(c, 3, num_classes) for _ in range(3))
+    self.velocity = _Stage(c + 1, 1, num_classes)
+
+  def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    mel = x[:, 0]  # (B, F, T)
+    x = torch.stack([mel[..., 1:], torch.diff(mel, dim=-1)], dim=1)  # (B, 2, F, T−1)
+    b, c, f, t = x.shape
+    x = self.specnorm(x.reshape(b, c * f, t)).reshape(b, c, f, t)
+    x = torch.einsum("bcft,fck->bckt", self.stem(x), self.mel_to_key)
+    stem = self.key_bn(x)  # (B, C, 88, T−1)
+    stages: list[torch.Tensor] = []
+    for stage in self.onsets:
+      out = stage(stem)
+      stages.append(out if not stages else out + stages[-1])
+    vel_in = torch.cat([stem, stages[-1].transpose(1, 2)[:, None]], dim=1)
+    return torch.stack(stages, dim=1), self.velocity(vel_in)
