@@ -65,9 +65,31 @@ def loadavg() -> str:
   return " ".join(f"{v:.1f}" for v in os.getloadavg())
 
 
-def jax_step(name: str, batch: int, matmul_dw: bool = False):
-  """(step(x, y) → loss, flops per step, param count) for instrax model `name`; `matmul_dw`:
-  traced with conv_variants.conv_matmul_dw for every flax conv (attempt 5 in BENCHMARKS.md)."""
+@contextlib.contextmanager
+def flax_convs_via_layers():
+  """Within it, every flax nn.Conv traced calls instrax.models.layers.conv_general_dilated."""
+  import flax.linen.linear as linear
+  from jax import lax
+
+  from instrax.models import layers
+
+  class _Lax:
+    conv_general_dilated = staticmethod(layers.conv_general_dilated)
+
+    def __getattr__(self, name):
+      return getattr(lax, name)
+
+  linear.lax = _Lax()
+  try:
+    yield
+  finally:
+    linear.lax = lax
+
+
+def jax_step(name: str, batch: int, variant: str = ""):
+  """(step(x, y) → loss, flops per step, param count) for instrax model `name`; `variant`
+  "matmul_dw": every flax conv traced as conv_variants.conv_matmul_dw (attempt 5 in
+  BENCHMARKS.md); "layers": as instrax.models.layers.conv_general_dilated (attempt 7)."""
   import jax
   import jax.numpy as jnp
   import optax
@@ -106,7 +128,9 @@ def jax_step(name: str, batch: int, matmul_dw: bool = False):
   y = jnp.asarray((rng.random(targets_shape(name, batch)) < 0.2).astype(np.float32))
   jitted = jax.jit(step, donate_argnums=0)
   import conv_variants
-  with conv_variants.patched_flax_convs() if matmul_dw else contextlib.nullcontext():
+  patch = {"matmul_dw": conv_variants.patched_flax_convs, "layers": flax_convs_via_layers}.get(
+      variant, contextlib.nullcontext)
+  with patch():
     compiled = jitted.lower(state, x, y).compile()
   cost = compiled.cost_analysis()
   cost = cost[0] if isinstance(cost, list) else cost
@@ -199,6 +223,8 @@ def main() -> None:
   ap.add_argument("--heap", action="store_true", help="keep freed heap memory (see docstring)")
   ap.add_argument("--matmul_dw", action="store_true",
                   help="add a row with conv_variants.conv_matmul_dw in every conv (attempt 5)")
+  ap.add_argument("--layers_conv", action="store_true",
+                  help="add a row with instrax.models.layers.conv_general_dilated in every conv")
   ap.add_argument("--threads", type=int, default=0,
                   help="1: both single-threaded (robust to a busy machine); 0: all cores")
   args = ap.parse_args()
@@ -229,7 +255,9 @@ def main() -> None:
       raise SystemExit(f"{name}: PyTorch twin has {twin[1]} params, instrax {n_j}")
     fns = [run_j] + ([twin[0]] if twin else [])
     if args.matmul_dw:
-      fns.append(jax_step(name, batch, matmul_dw=True)[0])
+      fns.append(jax_step(name, batch, "matmul_dw")[0])
+    if args.layers_conv:
+      fns.append(jax_step(name, batch, "layers")[0])
     times = interleaved(fns, args.repeats)
     tj = min(times[0]), float(np.median(times[0]))
     row = f"| {name} | {batch} | {tj[0] * 1e3:.0f} / {tj[1] * 1e3:.0f} | "
@@ -242,9 +270,11 @@ def main() -> None:
     gfs = flops / tj[0] / 1e9
     row += f"{flops / 1e9:.1f} | {gfs:.0f} | {100 * flops / tj[0] / peak:.0f} % | {loadavg()} |"
     print(row, flush=True)
-    if args.matmul_dw:
-      tm = min(times[-1]), float(np.median(times[-1]))
-      print(f"| {name}, matmul dw | {batch} | {tm[0] * 1e3:.0f} / {tm[1] * 1e3:.0f} | | "
+    extra = [v for v, on in (("matmul dw", args.matmul_dw), ("layers conv", args.layers_conv))
+             if on]
+    for label, t in zip(extra, times[len(times) - len(extra):]):
+      tm = min(t), float(np.median(t))
+      print(f"| {name}, {label} | {batch} | {tm[0] * 1e3:.0f} / {tm[1] * 1e3:.0f} | | "
             + (f"{tt[0] / tm[0]:.2f}×, {tt[1] / tm[1]:.2f}× |" if twin else "– |")
             + f" | | | {loadavg()} |", flush=True)
 
