@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 WORKDIR ?= workdirs/demo
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-all lint bench clean
+.PHONY: install demo test test-all lint bench mutate soundfonts clean
 
 # `pip install -e .` (pyproject.toml; pins from requirements*.txt) also puts the instrax-launch,
 # -predict, -sweep and -build commands in $(VENV)/bin.
@@ -39,6 +39,30 @@ bench: install
 	  --repeats=3 --layers_conv
 	-$(PY) bench/profile_convs.py --threads=1
 	$(PY) bench/bench_builds.py
+	$(PY) bench/bench_piano.py --seconds 60 --batch 4 --steps 3
+
+# Large sampled General-MIDI banks for synthmix/rich and synthmix/piano (Debian/Ubuntu packages;
+# synthmix finds them at /usr/share/sounds/sf2 and sf3). `make demo` does not need them.
+SOUNDFONT_PACKAGES := fluid-soundfont-gm musescore-general-soundfont
+soundfonts:
+	@if [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] && \
+	    [ -f /usr/share/sounds/sf3/MuseScore_General.sf3 ]; then \
+	  echo "soundfonts: installed"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SOUNDFONT_PACKAGES); \
+	else \
+	  echo "soundfonts: run  sudo apt-get install $(SOUNDFONT_PACKAGES)"; \
+	  echo "  (or put FluidR3_GM.sf2 in /usr/share/sounds/sf2 and MuseScore_General.sf3 in"; \
+	  echo "  /usr/share/sounds/sf3, or name any .sf2/.sf3 in the synthmix config)"; \
+	fi
+
+# Mutation testing of the core (not part of `make test`; CPU-heavy: ~5-20 min per module).
+# MUTANTS selects modules, e.g. make mutate MUTANTS='instrax.metrics*'. Scope: pyproject [tool.mutmut].
+MUTANTS ?= instrax.metrics* instrax.tasks* instrax.train*
+mutate: install
+	$(VENV)/bin/mutmut run --max-children 1 $(foreach m,$(MUTANTS),"$(m)")
+	$(VENV)/bin/mutmut results
 
 clean:
-	rm -rf $(VENV) workdirs
+	rm -rf $(VENV) workdirs mutants

@@ -17,15 +17,17 @@ from __future__ import annotations
 import ml_collections
 
 from configs import default
-from configs.common import apply_tiny
+from configs.common import apply_tiny, model_block
 from instrax.config_args import parse_arg
 from instrax.errors import ConfigError
 
 DATASETS = {"maestro": "maestro/v3", "synth": "synthmix/piano"}
+MODELS = ["onsets_velocities"]  # the models this config offers (`model=<name>`)
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  a = parse_arg(arg, synth=False, maps=False, maps_config="standard", maestro=False, tiny=False)
+  a = parse_arg(arg, synth=False, maps=False, maps_config="standard", maestro=False, tiny=False,
+                model="onsets_velocities")
   chosen = [k for k in ("synth", "maps", "maestro") if a[k]]
   if len(chosen) > 1:
     raise ConfigError(f"configs/piano.py: choose one dataset of synth, maps, maestro; got {chosen}")
@@ -35,9 +37,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   else:
     c.dataset.name = DATASETS["synth" if a["synth"] else "maestro"]
   c.dataset.eval_split = "validation"
-  c.frontend = ml_collections.ConfigDict(dict(name="onsets_velocities"))
-  c.model = ml_collections.ConfigDict(dict(name="onsets_velocities", dropout=0.15,
-                                           bn_momentum=0.95))
+  # unfloored dB: the model floors at the whole file's max − 80 dB (task.file_db_reference)
+  c.frontend = ml_collections.ConfigDict(dict(name="onsets_velocities", top_db=None))
+  c.model = model_block(a["model"], MODELS, "configs/piano.py", dropout=0.15, bn_momentum=0.95)
   c.task = ml_collections.ConfigDict(dict(
       name="transcription", notes_key="notes", chunk_frames=208, pos_weight=8.0,
       velocity_weight=10.0, eval_chunk_s=60.0, eval_overlap_s=11.0,

@@ -17,17 +17,18 @@ from __future__ import annotations
 import ml_collections
 
 from configs import default
-from configs.common import apply_tiny
+from configs.common import apply_tiny, model_block
 from instrax.config_args import parse_arg
 from instrax.errors import ConfigError
 from instrax.tasks.separation import MUSDB_SOURCES
 
+MODELS = ("unet_separator",)
 LEARNING_RATES = {"vocals": 1e-3, "bass": 1e-4, "drums": 2e-4, "other": 3e-4, "multisource": 3e-4}
 TINY_SEGMENT = 512 + 160 * 63  # 64 frames
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  args = parse_arg(arg, synth=False, tiny=False, source="")
+  args = parse_arg(arg, synth=False, tiny=False, source="", model=MODELS[0])
   source = args["source"] or ("drums" if args["synth"] else "vocals")
   if source not in LEARNING_RATES:
     raise ConfigError(f"configs/separation.py: source={source!r}; valid: "
@@ -36,7 +37,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c = default.get_config()
   c.dataset.name = "synthmix/demo" if args["synth"] else "musdb18"
   c.frontend = ml_collections.ConfigDict({"name": "msspt_stft"})
-  c.model = ml_collections.ConfigDict({"name": "unet_separator", "pool": "avg" if multi else "max"})
+  c.model = model_block(args["model"], list(MODELS), "configs/separation.py",
+                        pool="avg" if multi else "max")
   c.task = ml_collections.ConfigDict({
       "name": "separation", "sources": MUSDB_SOURCES if multi else (source,),
       "stems_format": "gm" if args["synth"] else "named", "segment_samples": 61_792,
@@ -52,7 +54,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.train.best_metric = "sdr"
   c.train.best_mode = "max"
   c.eval.batch_size = 16
-  c.reference_numbers = {"sdr/vocals": "musdb18 SDR: Open-Unmix 5.3, HT-Demucs 9.0, "
+  c.reference_numbers = {"sdr": "musdb18 SDR: Open-Unmix 5.3, HT-Demucs 9.0, "
                                        "BS-RoFormer 9.8 dB (mean over sources)"}
   if args["tiny"]:
     apply_tiny(c)

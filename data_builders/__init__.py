@@ -10,9 +10,11 @@ import importlib
 import os
 import pathlib
 
+from data_builders import tfds_compat
 from instrax.errors import DatasetError
 
 _HERE = pathlib.Path(__file__).parent
+tfds_compat.install()  # splits over 1 GB spill to disk without TensorFlow
 
 
 def names() -> list[str]:

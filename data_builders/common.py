@@ -133,3 +133,52 @@ class LocalBuild:
 
   def _log_download_done(self) -> None:
     logging.info("Dataset %s built in %s", self.name, self.data_dir)
+
+
+def segment_bounds(num_samples: int, segment: int, hop: int) -> list[tuple[int, int]]:
+  """[(start, stop)) sample ranges that cut a recording into training segments (length-aware
+  sampling, issue #8 item 6): starts 0, hop, 2·hop, ... while a segment still ends inside the
+  recording, plus a last one ending at the recording's end; a recording no longer than `segment`
+  is one segment. Every window of at most `segment − hop` samples lies wholly inside some
+  segment, and the count grows with the length (≈ 1 + (num_samples − segment) / hop), so drawing
+  segments uniformly draws the recording in proportion to its length.
+
+  Raises DatasetError unless 0 < hop ≤ segment.
+  """
+  if not 0 < hop <= segment:
+    raise DatasetError(f"segment hop must be in (0, segment={segment}], got {hop}")
+  if num_samples <= segment:
+    return [(0, num_samples)]
+  bounds = [(s, s + segment) for s in range(0, num_samples - segment, hop)]
+  return [*bounds, (num_samples - segment, num_samples)]
+
+
+def segment_notes(notes: np.ndarray, start_s: float, stop_s: float) -> np.ndarray:
+  """The notes (N, ≥2) [onset_s, offset_s, ...] sounding in [start_s, stop_s), times made
+  relative to start_s (a note begun before the segment keeps its negative onset, so frame targets
+  stay right; onset targets ignore it)."""
+  notes = np.asarray(notes)
+  keep = (notes[:, 0] < stop_s) & (notes[:, 1] > start_s) if len(notes) else np.zeros(0, bool)
+  out = notes[keep].copy()
+  out[:, :2] -= start_s
+  return out
+
+
+def piece_examples(key: str, example: dict, sample_rate: int, segment_s: float | None,
+                   hop_s: float) -> list[tuple[str, dict]]:
+  """A piece's example (`audio` (T, C), `notes` (N, ≥2) in seconds) → the records to store:
+  the piece whole (`segment_s` None; `offset_s` 0), or its `segment_bounds` segments of
+  `segment_s` seconds every `hop_s` (keys `<key>@<offset in ms>`), each with the audio, the
+  `segment_notes` and `offset_s` = where the segment starts in the piece."""
+  if segment_s is None:
+    return [(key, {**example, "offset_s": np.float32(0.0)})]
+  audio = example["audio"]
+  out = []
+  for start, stop in segment_bounds(len(audio), round(segment_s * sample_rate),
+                                    round(hop_s * sample_rate)):
+    offset = start / sample_rate
+    out.append((f"{key}@{round(offset * 1000)}", {
+        **example, "audio": audio[start:stop], "offset_s": np.float32(offset),
+        "notes": segment_notes(example["notes"], offset, stop / sample_rate).astype(
+            example["notes"].dtype)}))
+  return out

@@ -141,12 +141,36 @@ def example_results(exp: Experiment, state, examples: Iterable[dict[str, Any]],
     yield example, exp.task.combine(outputs, example)
 
 
+def has_signal(exp: Experiment, example: dict[str, Any]) -> bool:
+  """False for an example whose audio has no usable signal (`instrax.audio.level`); examples
+  without an "audio" feature count as having one."""
+  if "audio" not in example or not exp.data_format.sample_rate:
+    return True
+  from instrax.audio import level
+  from instrax.data import transforms
+
+  audio = transforms.example_audio(example, exp.data_format.channels or 1)
+  return level.has_signal(audio, exp.data_format.sample_rate)
+
+
 def split_stats(exp: Experiment, state, source, max_examples: int = 0,
-                desc: str = "eval") -> list[Any]:
-  """The task's per-example statistics of every example of a split, in order."""
+                desc: str = "eval") -> tuple[list[Any], int]:
+  """The task's per-example statistics of every example of a split with a signal, in order, and
+  the number of examples left out for having none (they are counted, not scored as music)."""
   n = len(source) if not max_examples else min(max_examples, len(source))
-  return [exp.task.example_stats(combined, example) for example, combined in example_results(
-      exp, state, pipeline.eval_examples(source, max_examples), n, desc)]
+  silent = 0
+
+  def examples():
+    nonlocal silent
+    for example in pipeline.eval_examples(source, max_examples):
+      if has_signal(exp, example):
+        yield example
+      else:
+        silent += 1
+
+  stats = [exp.task.example_stats(combined, example)
+           for example, combined in example_results(exp, state, examples(), n, desc)]
+  return stats, silent
 
 
 def score(exp: Experiment, stats: list[Any], calibration: dict[str, Any],
@@ -168,21 +192,24 @@ def evaluate(exp: Experiment, state, dataset, *, calibration: dict[str, Any] | N
   cfg = exp.config
   eval_split, test_split = splits or (cfg.dataset.eval_split, cfg.dataset.test_split)
   results: dict[str, float] = {}
-  extras: dict[str, Any] = {"figures": {}, "audio": {}}
-  val = split_stats(exp, state, dataset.source(eval_split, exp.task.features()),
-                    cfg.eval.max_examples, desc=eval_split)
+  extras: dict[str, Any] = {"figures": {}, "audio": {}, "pr_curves": {}}
+  val, silent = split_stats(exp, state, dataset.source(eval_split, exp.task.features()),
+                            cfg.eval.max_examples, desc=eval_split)
   if calibration is None:
     calibration = exp.task.calibrate(val)
   results |= score(exp, val, calibration, eval_split)
+  results[f"{eval_split}/no_signal_examples"] = float(silent)
   del val
   if test_split:
-    test = split_stats(exp, state, dataset.source(test_split, exp.task.features()),
-                       cfg.eval.max_examples, desc=test_split)
+    test, silent = split_stats(exp, state, dataset.source(test_split, exp.task.features()),
+                               cfg.eval.max_examples, desc=test_split)
     results |= score(exp, test, calibration, test_split)
+    results[f"{test_split}/no_signal_examples"] = float(silent)
     if oracle:
       oracle_cal = exp.task.calibrate(test)
       if oracle_cal:
         results |= score(exp, test, oracle_cal, f"{test_split}/oracle")
     extras["figures"] = exp.task.summaries(test, calibration)
     extras["audio"] = exp.task.audio_summaries(test, calibration)
+    extras["pr_curves"] = exp.task.pr_curves(test)
   return results, calibration, extras

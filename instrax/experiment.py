@@ -67,7 +67,8 @@ def _make_frontend(cfg: ml_collections.ConfigDict, sample_rate: int
   frontend = build(FRONTENDS, name, **kwargs)
   info = FrontendInfo(sample_rate=rate, hop_length=frontend.hop_length,
                       frame_rate=frontend.frame_rate, num_frames=frontend.num_frames,
-                      stft=frontend.stft, istft=frontend.istft)
+                      stft=frontend.stft, istft=frontend.istft, features=frontend,
+                      n_fft=frontend.n_fft)
   # Frontends give (..., frames, bins); models take (..., F, T).
   return (lambda audio: jnp.swapaxes(frontend(audio)[..., frames, :], -1, -2)), info
 
@@ -166,7 +167,20 @@ class Experiment:
     # Runs once: compiling it unoptimised saves seconds to minutes of XLA time on CPU.
     init = jax.jit(self._init, out_shardings=sharding.replicated(self.mesh),
                    compiler_options={"xla_backend_optimization_level": 0})
-    return init(rng)
+    return self._load_pretrained(init(rng))
+
+  def _load_pretrained(self, state: state_lib.TrainState) -> state_lib.TrainState:
+    """A model with `load_pretrained(params) → params` (e.g. a HuBERT encoder read from a
+    checkpoint directory) puts its pretrained weights into the fresh state, outside jit."""
+    load = getattr(self.model, "load_pretrained", None)
+    if load is None:
+      return state
+    params = load(state.params)
+    if params is state.params:
+      return state
+    ema = jax.tree.map(jnp.copy, params) if state.ema_params else state.ema_params
+    params, ema = jax.device_put((params, ema), sharding.replicated(self.mesh))
+    return state.replace(params=params, ema_params=ema)
 
   def abstract_state(self) -> Any:
     """Shapes/dtypes/shardings of the state, for restoring onto this mesh."""

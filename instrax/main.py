@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from typing import Any
 
 import jax
@@ -198,13 +199,13 @@ def _evaluate_checkpoint(config, exp: Experiment, dataset, workdir: str,
   saved, _ = load_workdir_config(workdir)
   diff = records.config_differences(saved.to_dict(), config.to_dict(), RELAUNCH_FREE)
   out_dir = records.eval_dir(workdir, step, diff)
-  calibration = records.load_calibration(workdir, step) if not diff else None
-  if calibration is None:
+  stored = records.load_calibration(workdir, step) if not diff else None
+  if stored is None:
     logging.warning("calibrating step %d on %s%s", step, config.dataset.eval_split,
                     " (config differs from the run's)" if diff else " (none stored)")
   results, calibration, extras = evaluate_lib.evaluate(exp, state, dataset,
-                                                       calibration=calibration, oracle=True)
-  if not diff:
+                                                       calibration=stored, oracle=True)
+  if stored is None and not diff:  # the run's own decoding, missing so far: store it
     records.save_calibration(workdir, step, calibration)
   writers.write_json(os.path.join(out_dir, "calibration.json"), calibration)
   writers.write_json(os.path.join(out_dir, "config_differences.json"),
@@ -233,11 +234,13 @@ def _write_report(config, exp: Experiment, out_dir: str, record: dict[str, Any],
   table = records.format_report(title, results, exp.task.table(test_metrics) if test_metrics
                                 else "", reference, final, _oracle(results, test) if test else None)
   if jax.process_index() == 0:
+    python = os.path.relpath(sys.executable) if sys.executable else "python"
+    tensorboard = os.path.join(os.path.dirname(python), "tensorboard")
+    run_dir = out_dir.split(f"{os.sep}eval{os.sep}")[0]
     print(table)
     print(f"\nRecord: {os.path.join(out_dir, 'results.json')}\n"
-          f"  TensorBoard:  tensorboard --logdir {out_dir}\n"
-          f"  Re-evaluate:  python launch.py --workdir={out_dir.split('/eval/')[0]} --mode=eval "
+          f"  TensorBoard:  {tensorboard} --logdir {run_dir}\n"
+          f"  Re-evaluate:  {python} launch.py --workdir={run_dir} --mode=eval "
           "[--checkpoint=latest|best|STEP] [--config.task.FIELD=VALUE]\n"
-          f"  Predict:      python -m instrax.predict --workdir={out_dir.split('/eval/')[0]} "
-          "FILE...")
+          f"  Predict:      {python} -m instrax.predict --workdir={run_dir} FILE...")
   return results

@@ -24,6 +24,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+from instrax import logs
 from instrax.errors import UserError
 
 SHIPPED_ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -48,14 +49,20 @@ class Predictor:
   """A restored run: its Experiment, state, checkpoint step and calibration."""
 
   def __init__(self, workdir: str, checkpoint: str = "latest"):
-    from instrax import main, records
+    from instrax import export, main, records
     from instrax.experiment import Experiment
 
     self.workdir = workdir
     self.config, self.data_format = main.load_workdir_config(workdir)
     self.exp = Experiment(self.config, self.data_format)
-    self.state, self.step = main.restore_state(self.exp, workdir, checkpoint)
-    calibration = records.load_calibration(workdir, self.step)
+    if export.is_export(workdir):  # a shipped model: params only (instrax/export.py)
+      self.state = export.load_state(self.exp, workdir)
+      with open(os.path.join(workdir, "export.json")) as f:
+        self.step = int(json.load(f)["step"])
+      calibration = records.load_calibration(workdir, 0)
+    else:
+      self.state, self.step = main.restore_state(self.exp, workdir, checkpoint)
+      calibration = records.load_calibration(workdir, self.step)
     if calibration is None:
       logging.warning("no calibration stored for step %d of %s: using the task's default "
                       "decoding (run `python launch.py --workdir=%s --mode=eval "
@@ -65,23 +72,34 @@ class Predictor:
     self.calibration = calibration
 
   def predict_file(self, path: str) -> dict[str, Any]:
-    """The task's prediction for one input (decoded segment by segment)."""
+    """The task's prediction for one input (decoded segment by segment), or status "no_signal"
+    when an audio input has no usable signal (`instrax.audio.level`: no instruments are named)."""
+    import numpy as np
+
     from instrax import evaluate
+    from instrax.audio import level
 
     task, fmt = self.exp.task, self.data_format
     segment_s = float(self.config.get("predict", {}).get("segment_s", 600.0))
     parts, duration = [], 0.0
+    stats = level.FileStats(fmt.sample_rate)
 
     def examples() -> Iterator[dict[str, Any]]:
       nonlocal duration
       for start_s, example in task.predict_inputs(path, fmt.sample_rate, fmt.channels, segment_s):
         parts.append([start_s, None])
         duration = max(duration, start_s + _seconds(example, fmt.sample_rate))
+        if "audio" in example:  # (T, C), or (T,) mono
+          audio = np.asarray(example["audio"], np.float32)
+          stats.update(audio[None] if audio.ndim == 1 else audio.T)
         yield example
 
     for i, (_, combined) in enumerate(evaluate.example_results(
         self.exp, self.state, examples(), desc=os.path.basename(path))):
       parts[i][1] = combined
+    if stats.num_samples and not stats.has_signal:
+      return {"file": path, "status": "no_signal", "duration_s": round(duration, 3),
+              "error": stats.reason}
     prediction = task.merge_predictions([(s, c) for s, c in parts], self.calibration)
     return {"file": path, "status": "ok", "duration_s": round(duration, 3),
             "prediction": prediction}
@@ -117,6 +135,7 @@ class ResultWriter:
                run: dict[str, Any], overwrite: bool):
     self.results: list[dict[str, Any]] = []
     self.class_names, self.run = class_names, run
+    self.width = 0  # table column width (the longest input name, when known)
     self.path, self.dir = None, None
     if output is None:
       self.fmt = fmt or "table"
@@ -144,7 +163,7 @@ class ResultWriter:
     self.results.append(result)
     if self.path is None:
       print(format_results([result], self.fmt, self.class_names, self.run,
-                           header=len(self.results) == 1), flush=True)
+                           header=len(self.results) == 1, width=self.width), flush=True)
       return
     text = format_results(self.results, self.fmt, self.class_names, self.run)
     tmp = f"{self.path}.tmp"
@@ -154,7 +173,8 @@ class ResultWriter:
 
 
 def format_results(results: list[dict[str, Any]], fmt: str, class_names: tuple[str, ...] = (),
-                   run: dict[str, Any] | None = None, header: bool = True) -> str:
+                   run: dict[str, Any] | None = None, header: bool = True,
+                   width: int = 0) -> str:
   """Results as a table, JSON ({"run": ..., "results": [...]}) or CSV (one column per class)."""
   if fmt == "json":
     return json.dumps({"run": run or {}, "results": results}, indent=2)
@@ -185,7 +205,7 @@ def format_results(results: list[dict[str, Any]], fmt: str, class_names: tuple[s
     detail = " ".join(f"{k}={v:.3f}" for k, v in sorted(scores.items(), key=lambda kv: -kv[1]))
     detail = detail or pred.get("summary", "")
     rows.append((r["file"], ",".join(labels) or "-", detail))
-  width = max((len(os.path.basename(r[0])) for r in rows), default=4)
+  width = max(width, *(len(os.path.basename(r[0])) for r in rows), 4)
   lines = [f"{'file':<{width}}  {'prediction':<24}  detail (or error)"] if header else []
   lines += [f"{os.path.basename(f):<{width}}  {labels:<24}  {detail}" for f, labels, detail in rows]
   return "\n".join(lines)
@@ -207,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
   parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
   args = parser.parse_args(argv)
   logging.getLogger().setLevel(logging.WARNING)
+  logs.configure(0)
   try:
     if args.workdir and args.model:
       raise UserError("give --workdir or --model, not both")
@@ -216,24 +237,31 @@ def main(argv: list[str] | None = None) -> int:
     run = {"workdir": workdir, "model": args.model, "checkpoint": args.checkpoint,
            "step": predictor.step, "task": predictor.config.task.name,
            "calibration": predictor.calibration}
+    if task.needs_output_dir and not args.output:
+      raise UserError(f"a {predictor.config.task.name} run writes files (e.g. separated stems); "
+                      "pass --output=DIR")
     out = ResultWriter(args.output, args.format, tuple(task.class_names), run, args.overwrite)
+    out.width = max(len(os.path.basename(p.rstrip("/"))) for p in args.inputs)
   except UserError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
-  failed = 0
+  failed = silent = 0
   for result in predict_files(predictor, args.inputs):
     if result["status"] == "ok" and out.dir:
       stem = os.path.splitext(os.path.basename(result["file"].rstrip("/")))[0]
       result["files"] = task.write_prediction(result["prediction"], stem, out.dir)
     failed += result["status"] == "error"
-    if result["status"] == "error":
-      print(f"error: {result['file']}: {result['error']}", file=sys.stderr)
+    silent += result["status"] == "no_signal"
+    if result["status"] != "ok":
+      print(f"{result['status'].replace('_', ' ')}: {result['file']}: {result['error']}",
+            file=sys.stderr)
     out.add(result)
   if out.path:
     print(f"wrote {out.path}")
   total = len(out.results)
-  print(f"{total - failed} of {total} input(s) predicted" + (f", {failed} failed" if failed
-                                                              else ""), file=sys.stderr)
+  print(f"{total - failed - silent} of {total} input(s) predicted"
+        + (f", {silent} without signal" if silent else "")
+        + (f", {failed} failed" if failed else ""), file=sys.stderr)
   return 1 if failed else 0
 
 

@@ -95,7 +95,7 @@ def write_results(out_dir: str, record: dict[str, Any], results: dict[str, float
 
 def write_extras(out_dir: str, step: int, extras: dict[str, Any],
                  writer: writers.MetricWriter | None) -> None:
-  """Figures → plots/*.png and TensorBoard images; audio → TensorBoard audio."""
+  """Figures → plots/*.png and TensorBoard images; audio and PR curves → TensorBoard."""
   images = {}
   for name, fig in extras.get("figures", {}).items():
     plots.save_figure(fig, os.path.join(out_dir, "plots", f"{name}.png"))
@@ -104,6 +104,8 @@ def write_extras(out_dir: str, step: int, extras: dict[str, Any],
     writer.images(step, images)
     writer.audio(step, {f"test/{name}": (np.asarray(audio, np.float32), int(rate))
                         for name, (audio, rate) in extras.get("audio", {}).items()})
+    for name, (labels, scores, weights) in extras.get("pr_curves", {}).items():
+      writer.pr_curve(step, f"test/pr/{name}", labels, scores, weights=weights)
 
 
 def format_report(title: str, results: dict[str, float], per_class: str = "",

@@ -43,7 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     with open(path) as f:
       results = json.load(f)
     try:
-      print(headline(results, args.split))
+      record = (f" ({results['checkpoint']} checkpoint, step {results['step']})"
+                if "checkpoint" in results else "")
+      print(headline(results, args.split) + record)
     except ValueError as e:
       raise UserError(f"{path}: {e}") from e
   except UserError as e:

@@ -1,32 +1,82 @@
-"""Packing windows of many examples into fixed-size predict batches."""
+"""Packing chunks of many examples into fixed-size predict batches (arrays and pytrees)."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from instrax import evaluate
+from instrax.errors import UserError
 from instrax.train import sharding
 
 
+def _exp(predict_step, spec):
+  return SimpleNamespace(mesh=sharding.make_mesh(), predict_step=predict_step, input_spec=spec)
+
+
 @pytest.mark.parametrize("batch_size", [1, 4, 7, 64])
-def test_window_outputs_come_back_per_item_in_order(batch_size):
+def test_chunk_outputs_come_back_per_item_in_order(batch_size):
   calls = []
 
   def predict_step(state, x):
-    calls.append(x.shape[0])
-    return jnp.asarray(x).sum(axis=(1, 2))[:, None]
+    calls.append(x["audio"].shape[0])
+    return jnp.asarray(x["audio"]).sum(axis=(1, 2))[:, None]
 
-  exp = SimpleNamespace(mesh=sharding.make_mesh(), predict_step=predict_step)
+  spec = {"audio": jax.ShapeDtypeStruct((1, 3), np.float32)}
   rng = np.random.default_rng(0)
   items = [rng.normal(size=(int(rng.integers(1, 9)), 1, 3)).astype(np.float32)
            for _ in range(25)]
-  outs = list(evaluate.window_outputs(exp, None, items, batch_size))
+  outs = list(evaluate.chunk_outputs(_exp(predict_step, spec), None, items, batch_size))
   assert len(outs) == len(items)
   for out, item in zip(outs, items):
     np.testing.assert_allclose(out[:, 0], item.sum(axis=(1, 2)), rtol=1e-5)
   assert set(calls) == {batch_size}  # one compiled shape
   assert len(calls) == -(-sum(len(i) for i in items) // batch_size)
+
+
+def test_pytree_inputs_keep_their_dtypes_and_dict_outputs_are_split_per_item():
+  seen = []
+
+  def predict_step(state, x):
+    seen.append({k: v.dtype for k, v in x.items()})
+    return {"sum": jnp.asarray(x["audio"]).sum(axis=(1, 2)),
+            "ids": jnp.asarray(x["ids"], jnp.float32) * 2.0}
+
+  spec = {"audio": jax.ShapeDtypeStruct((1, 3), np.float32),
+          "ids": jax.ShapeDtypeStruct((2,), np.int32)}
+  items = [{"audio": np.full((n, 1, 3), n, np.float32),
+            "ids": np.full((n, 2), n, np.int64)} for n in (1, 3, 2)]
+  outs = list(evaluate.chunk_outputs(_exp(predict_step, spec), None, items, 4))
+  assert all(d == {"audio": np.float32, "ids": np.int32} for d in seen)
+  for out, n in zip(outs, (1, 3, 2)):
+    np.testing.assert_array_equal(out["sum"], np.full(n, 3.0 * n))
+    np.testing.assert_array_equal(out["ids"], np.full((n, 2), 2.0 * n))
+
+
+def test_missing_inputs_and_non_finite_outputs_are_clear_errors():
+  spec = {"audio": jax.ShapeDtypeStruct((1, 3), np.float32),
+          "ids": jax.ShapeDtypeStruct((2,), np.int32)}
+  with pytest.raises(ValueError, match="missing model inputs"):
+    evaluate.as_inputs(_exp(None, spec), {"audio": np.zeros((1, 1, 3))})
+  with pytest.raises(UserError, match=r"example 'song_7'.*not finite"):
+    evaluate.check_finite({"a": np.array([0.0, np.nan])}, {"id": b"song_7"})
+  evaluate.check_finite({"a": np.array([0.0, 1.0])}, {"id": b"song_7"})
+
+
+def test_examples_without_signal_are_counted_not_scored(synth_data_dir):
+  from instrax.data import sources
+  from instrax.experiment import DataFormat, Experiment
+  from tests.conftest import tiny_config
+
+  dataset = sources.load("synthmix/tiny", synth_data_dir)
+  exp = Experiment(tiny_config(data_dir=synth_data_dir), DataFormat.from_dataset(dataset))
+  source = dataset.source("test", exp.task.features())
+  examples = [dict(source[i]) for i in range(3)]
+  examples[1]["audio"] = np.zeros_like(examples[1]["audio"])  # digital silence
+  stats, silent = evaluate.split_stats(exp, exp.init_state(), examples)
+  assert silent == 1 and len(stats) == 2
+  np.testing.assert_array_equal(stats[1][1], exp.task.reference(examples[2]))

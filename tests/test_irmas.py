@@ -3,18 +3,19 @@ voting evaluation → predict; and the task's metrics against scikit-learn."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 
 import numpy as np
 import pytest
+from scipy.special import expit
 from sklearn.metrics import precision_recall_fscore_support
 
 import data_builders
 from data_builders.irmas import fixtures
 from instrax import main, predict
 from instrax.data import vocabularies
-from instrax.tasks import aggregation
 from instrax.tasks.clip_classification import ClipClassification
 from tests.conftest import REAL_FIXTURES, tiny_config
 
@@ -42,7 +43,9 @@ def test_trains_and_reports_every_strategy(irmas_run):
               "test/s2/micro_f1", "validation/micro_f1", "test/f1/voi"):
     assert key in results, key
     assert 0.0 <= results[key] <= 1.0
-  with open(os.path.join(workdir, "calibration.json")) as f:
+  with open(os.path.join(workdir, "results.json")) as f:
+    step = json.load(f)["step"]  # the reported checkpoint's step
+  with open(os.path.join(workdir, "calibration", f"{step}.json")) as f:
     calibration = json.load(f)
   assert set(calibration) >= {"threshold/s1", "threshold/s2", "sweep/s1"}
   assert results["test/threshold"] == calibration["threshold/s1"]  # chosen on validation
@@ -60,7 +63,7 @@ def test_predict_reports_each_file_and_survives_bad_ones(irmas_run, tmp_path):
   import soundfile as sf
 
   sf.write(short, (0.1 * np.sin(np.arange(4000) / 5.0)).astype(np.float32), 8000)
-  results = list(predict.predict_files(workdir, [str(short), str(bad)]))
+  results = list(predict.predict_files(predict.Predictor(workdir), [str(short), str(bad)]))
   assert results[0]["file"] == str(short)
   pred = results[0]["prediction"]
   assert set(pred["scores"]) == set(vocabularies.IRMAS)
@@ -69,9 +72,15 @@ def test_predict_reports_each_file_and_survives_bad_ones(irmas_run, tmp_path):
   out = tmp_path / "out"
   rc = predict.main([f"--workdir={workdir}", "--format=csv", f"--output={out}", str(short),
                      str(bad)])
-  assert rc == 0
+  assert rc == 1  # one input failed
   lines = (out / "predictions.csv").read_text().splitlines()
-  assert lines[0].startswith("file,") and len(lines) == 3 and "ERROR" in lines[2]
+  header = lines[0].split(",")
+  assert header[:5] == ["file", "status", "error", "labels", "label_names"]
+  assert header[5:] == list(vocabularies.IRMAS) and len(lines) == 3
+  row = next(csv.reader([lines[1]]))
+  assert row[1] == "ok" and [float(v) for v in row[5:]] == pytest.approx(
+      [results[0]["prediction"]["scores"][c] for c in vocabularies.IRMAS], abs=1e-6)
+  assert lines[2].split(",")[1] == "error"
 
 
 def test_metrics_match_sklearn():
@@ -81,8 +90,9 @@ def test_metrics_match_sklearn():
   refs = [rng.random(11) < 0.2 for _ in range(40)]
   for r in refs:
     r[rng.integers(0, 11)] = True
-  metrics = task.metrics(outputs, refs, {})
-  pred, _ = aggregation.aggregate("s1", outputs, 0.3)
+  metrics = task.metrics(list(zip(outputs, refs)), {})
+  # S1 by hand: mean over windows of the logistic function, kept at ≥ 0.3.
+  pred = np.stack([expit(x).mean(axis=0) >= 0.3 for x in outputs])
   for avg in ("micro", "macro"):
     p, r, f, _ = precision_recall_fscore_support(np.stack(refs), pred, average=avg,
                                                  zero_division=0)
@@ -91,9 +101,9 @@ def test_metrics_match_sklearn():
     assert metrics[f"{avg}_f1"] == pytest.approx(f)
   # False positives must lower precision (the seed's metric ignored them).
   perfect = [np.where(r, 5.0, -5.0)[None] for r in refs]
-  assert task.metrics(perfect, refs, {})["micro_precision"] == 1.0
+  assert task.metrics(list(zip(perfect, refs)), {})["micro_precision"] == 1.0
   perfect[0][0, ~refs[0]] = 5.0
-  assert task.metrics(perfect, refs, {})["micro_precision"] < 1.0
+  assert task.metrics(list(zip(perfect, refs)), {})["micro_precision"] < 1.0
 
 
 def test_synth_variant_runs(tmp_path, synth_data_dir):

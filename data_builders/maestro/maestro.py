@@ -4,6 +4,10 @@ Each example: `id` (the MIDI path stem), `audio` int16 (T, 1) at 16 kHz mono (re
 soxr HQ), `notes` float32 (N, 4) [onset_s, offset_s, midi_pitch, velocity] from the MIDI through
 `keyboard.midi_notes` (sustain-pedal extension), `composer`, `title`, `year`. Notes starting after
 the end of the audio are dropped (counted in the log); redundant presses are counted per split.
+`gain` is 1.0 unless the file had to be scaled to fit int16; `offset_s` is where the record starts
+in its performance. Validation and test hold whole performances; TRAIN holds `train_segment_s`
+segments every `train_segment_hop_s` (`common.piece_examples`): uniform sampling of records is
+then sampling in proportion to length, and a 5 s crop reads 20 s, not a 20-minute performance.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import ClassVar
 import numpy as np
 import tensorflow_datasets as tfds
 
-from data_builders.common import FAIL, SKIP, AudioReader
+from data_builders.common import FAIL, SKIP, AudioReader, piece_examples
 from data_builders.maestro import keyboard, metadata
 from instrax.errors import ConfigError, DatasetError
 
@@ -36,6 +40,8 @@ class MaestroConfig(tfds.core.BuilderConfig):
   extend_sustain: bool = True
   repress: str = "split"  # or "ignore" (the seed)
   on_bad_audio: str = SKIP
+  train_segment_s: float | None = 20.0  # None: whole performances in train too
+  train_segment_hop_s: float = 15.0
 
   def __post_init__(self):
     if self.repress not in keyboard.REPRESS:
@@ -66,7 +72,9 @@ class Maestro(tfds.core.GeneratorBasedBuilder):
             "id": f.Text(), "composer": f.Text(), "title": f.Text(),
             "year": f.Tensor(shape=(), dtype=np.int32),
             "audio": f.Tensor(shape=(None, 1), dtype=np.int16),
+            "gain": f.Tensor(shape=(), dtype=np.float32),
             "notes": f.Tensor(shape=(None, 4), dtype=np.float32),
+            "offset_s": f.Tensor(shape=(), dtype=np.float32),
         }),
         homepage=SOURCE,
         metadata=tfds.core.MetadataDict(
@@ -98,18 +106,21 @@ class Maestro(tfds.core.GeneratorBasedBuilder):
       for p in (midi, wav):
         if not p.exists():
           raise DatasetError(f"{p} is listed in the metadata but missing; re-extract MAESTRO")
-      audio = reader.read(wav)
-      if audio is None:
+      stored = reader.read(wav)
+      if stored is None:
         continue
       notes, c = keyboard.midi_notes(midi, cfg.sustain_threshold, cfg.extend_sustain,
                                      cfg.repress)
-      keep = notes[:, 0] < len(audio) / cfg.sample_rate
+      keep = notes[:, 0] < len(stored.audio) / cfg.sample_rate
       counts.update(c)
       counts["notes_after_audio_end"] += int((~keep).sum())
       key = pathlib.PurePosixPath(rec["midi_filename"]).stem
-      yield key, {"id": key, "composer": rec["canonical_composer"],
-                  "title": rec["canonical_title"], "year": np.int32(rec["year"]),
-                  "audio": audio, "notes": notes[keep]}
+      example = {"id": key, "composer": rec["canonical_composer"],
+                 "title": rec["canonical_title"], "year": np.int32(rec["year"]),
+                 "audio": stored.audio, "gain": np.float32(stored.gain), "notes": notes[keep]}
+      yield from piece_examples(key, example, cfg.sample_rate,
+                                cfg.train_segment_s if split == "train" else None,
+                                cfg.train_segment_hop_s)
     reader.report(split)
     if counts:
       logging.info("maestro %s: %s", split, dict(counts))

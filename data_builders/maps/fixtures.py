@@ -51,9 +51,22 @@ def make_fake_maps(root: pathlib.Path) -> dict[str, np.ndarray]:
   return expected
 
 
-def copy_real(real: pathlib.Path, root: pathlib.Path, stems: list[str]) -> None:
-  """Copies real re-encoded files (flac + tsv) of `stems` into `root` in the same layout."""
-  for sub, ext in (("flac", "flac"), ("tsv", "tsv")):
-    (root / sub).mkdir(parents=True, exist_ok=True)
-    for stem in stems:
-      shutil.copy(real / sub / f"{stem}.{ext}", root / sub / f"{stem}.{ext}")
+def copy_real(real: pathlib.Path, root: pathlib.Path, stems: list[str],
+              seconds: float | None = None) -> None:
+  """Copies real re-encoded files (flac + tsv) of `stems` into `root` in the same layout; with
+  `seconds`, only their first `seconds` (audio cut, notes starting later dropped, offsets cut)."""
+  for stem in stems:
+    for sub in ("flac", "tsv"):
+      (root / sub).mkdir(parents=True, exist_ok=True)
+    flac, tsv = real / "flac" / f"{stem}.flac", real / "tsv" / f"{stem}.tsv"
+    if seconds is None:
+      shutil.copy(flac, root / "flac" / flac.name)
+      shutil.copy(tsv, root / "tsv" / tsv.name)
+      continue
+    audio, rate = sf.read(flac, dtype="int16")
+    sf.write(root / "flac" / flac.name, audio[:round(seconds * rate)], rate)
+    notes = np.loadtxt(tsv, skiprows=1, ndmin=2)
+    notes = notes[notes[:, 0] < seconds]
+    notes[:, 1] = np.minimum(notes[:, 1], seconds)
+    np.savetxt(root / "tsv" / tsv.name, notes, fmt=["%.6f", "%.6f", "%d", "%d"], delimiter="\t",
+               header="onset,offset,note,velocity")

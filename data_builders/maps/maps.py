@@ -1,8 +1,13 @@
 """TFDS builder of the MAPS MUS pieces (piano transcription), from either on-disk layout.
 
 Each example: `id` (file stem), `piece`, `piano`, `audio` int16 (T, 1) at 16 kHz mono (resampled
-once with soxr HQ), `notes` float32 (N, 4) [onset_s, offset_s, midi_pitch, velocity]. Splits hold
-out whole pieces (`layout.split_pieces`). Configs:
+once with soxr HQ), `gain` (1.0 unless the file had to be scaled to fit int16), `notes` float32
+(N, 4) [onset_s, offset_s, midi_pitch, velocity], `offset_s` (where the record starts in its
+recording). Splits hold out whole pieces (`layout.split_pieces`). Validation and test hold whole
+recordings; TRAIN holds `train_segment_s` segments every `train_segment_hop_s`
+(`common.piece_examples`), so uniform sampling of records is sampling in proportion to length and
+a 5 s crop never reads more than 20 s (every crop up to segment − hop = 5 s fits in a segment).
+Configs:
 - `standard`: train on the 7 synthesised pianos, test on the Disklavier pianos ENSTDkAm/ENSTDkCl,
   pieces of the test set removed from training (the usual MAPS protocol, e.g. Onsets & Frames).
 - `pieces`: every piano; 15 % of the pieces held out for test, 15 % of the rest for validation.
@@ -18,7 +23,7 @@ from typing import ClassVar
 import numpy as np
 import tensorflow_datasets as tfds
 
-from data_builders.common import FAIL, SKIP, AudioReader
+from data_builders.common import FAIL, SKIP, AudioReader, piece_examples
 from data_builders.maps import layout
 from instrax.errors import ConfigError, DatasetError
 
@@ -38,6 +43,8 @@ class MapsConfig(tfds.core.BuilderConfig):
   validation_fraction: float = 0.15
   sample_rate: int = 16000
   on_bad_audio: str = SKIP
+  train_segment_s: float | None = 20.0  # None: whole recordings in train too
+  train_segment_hop_s: float = 15.0
 
   def __post_init__(self):
     unknown = sorted(set(self.train_pianos + self.test_pianos) - set(layout.PIANOS))
@@ -73,7 +80,9 @@ class Maps(tfds.core.GeneratorBasedBuilder):
             "piece": tfds.features.Text(),
             "piano": tfds.features.Text(),
             "audio": tfds.features.Tensor(shape=(None, 1), dtype=np.int16),
+            "gain": tfds.features.Tensor(shape=(), dtype=np.float32),
             "notes": tfds.features.Tensor(shape=(None, 4), dtype=np.float32),
+            "offset_s": tfds.features.Tensor(shape=(), dtype=np.float32),
         }),
         homepage=SOURCE,
         metadata=tfds.core.MetadataDict(
@@ -97,11 +106,16 @@ class Maps(tfds.core.GeneratorBasedBuilder):
 
   def _generate_examples(self, items: list[layout.Item], split: str
                          ) -> Iterator[tuple[str, dict]]:
-    reader = AudioReader(self.builder_config.sample_rate, 1, self.builder_config.on_bad_audio)
+    cfg = self.builder_config
+    reader = AudioReader(cfg.sample_rate, 1, cfg.on_bad_audio)
+    segment_s = cfg.train_segment_s if split == "train" else None
     for item in items:
-      audio = reader.read(item.audio)
-      if audio is None:
+      stored = reader.read(item.audio)
+      if stored is None:
         continue
-      yield item.name, {"id": item.name, "piece": item.piece, "piano": item.piano,
-                        "audio": audio, "notes": layout.read_notes(item)}
+      example = {"id": item.name, "piece": item.piece, "piano": item.piano,
+                 "audio": stored.audio, "gain": np.float32(stored.gain),
+                 "notes": layout.read_notes(item)}
+      yield from piece_examples(item.name, example, cfg.sample_rate, segment_s,
+                                cfg.train_segment_hop_s)
     reader.report(split)

@@ -1,2 +1,8 @@
-"""MedleyDB lead-instrument annotations (seed 000). Only the annotation parsing is here so far;
-the TFDS builder (`Builder`) is not written yet."""
+"""MedleyDB with the seed's lead-instrument annotations (seed 000): whole songs, mix + stems,
+per-frame lead-stem labels."""
+
+from data_builders.medleydb_lead.medleydb_lead import MedleyDBLead
+
+Builder = MedleyDBLead
+
+__all__ = ["Builder", "MedleyDBLead"]

@@ -99,10 +99,10 @@ class Musdb18(tfds.core.GeneratorBasedBuilder):
     if track.hq:
       out = {}
       for key, name in zip(("audio", *layout.SOURCES), ("mixture", *layout.SOURCES)):
-        audio = reader.read(track.path / f"{name}.wav")
-        if audio is None:
+        stored = reader.read(track.path / f"{name}.wav")
+        if stored is None:
           return None
-        out[key] = audio
+        out[key] = stored.audio  # 16-bit wavs: never scaled (gain 1)
       return out
     try:
       stems = decode.load_stems(track.path, reader.sample_rate, reader.channels)

@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 
 from data_builders.synthmix import drums, instruments
-from data_builders.synthmix.scores import Score, excerpt
+from data_builders.synthmix.scores import Excerpt, Score, excerpt
 
 MELODIC, BASS, DRUM_KIT = "melodic", "bass", "drums"
 MAX_MELODIC = 3
@@ -54,15 +54,15 @@ def _voice(rng: np.random.Generator, part: np.ndarray, program: int, transpose: 
   return clean(notes)
 
 
-def arrange(rng: np.random.Generator, scores: tuple[Score, ...], duration: float,
-            max_tracks: int, palette: str = "all") -> Arrangement:
-  """A random `duration`-second arrangement of a random excerpt of one of `scores`, its melodic
-  programs drawn from `palette` (instruments.PALETTES)."""
-  class_programs = list(instruments.PALETTES[palette].values())
+def pick_excerpt(rng: np.random.Generator, scores: tuple[Score, ...], duration: float,
+                 bpm_range: tuple[float, float]) -> tuple[Score, Excerpt, float, list[int]]:
+  """(score, excerpt, beat in quarters, indices of its parts active ≥ MIN_ACTIVE of the time) of a
+  random `duration`-second excerpt at a random tempo (beats per minute in `bpm_range`; the beat is
+  a half note when the piece moves mostly in half notes)."""
   for _ in range(50):
     score = scores[int(rng.integers(len(scores)))]
     beat_q = 2.0 if score.median_duration_q >= 2 else 1.0
-    seconds_per_quarter = 60.0 / rng.uniform(*BPM_RANGE) / beat_q
+    seconds_per_quarter = 60.0 / rng.uniform(*bpm_range) / beat_q
     length_q = duration / seconds_per_quarter
     fits = np.flatnonzero(score.bars[:-1] + length_q <= score.bars[-1])
     first = int(rng.choice(fits)) if len(fits) else 0
@@ -70,9 +70,18 @@ def arrange(rng: np.random.Generator, scores: tuple[Score, ...], duration: float
     eligible = [i for i, p in enumerate(ex.parts)
                 if len(p) >= 2 and np.sum(p[:, 1] - p[:, 0]) >= MIN_ACTIVE * duration]
     if eligible:
-      break
-  else:
-    raise RuntimeError(f"no playable excerpt in {len(scores)} scores")
+      return score, ex, beat_q, eligible
+  raise RuntimeError(f"no playable excerpt in {len(scores)} scores")
+
+
+def arrange(rng: np.random.Generator, scores: tuple[Score, ...], duration: float,
+            max_tracks: int, palette: str = "all",
+            bpm_range: tuple[float, float] = BPM_RANGE) -> Arrangement:
+  """A random `duration`-second arrangement of a random excerpt of one of `scores`, its melodic
+  programs drawn from `palette` (instruments.PALETTES), at a tempo drawn from `bpm_range`."""
+  class_programs = list(instruments.PALETTES[palette].values())
+  score, ex, beat_q, eligible = pick_excerpt(rng, scores, duration, bpm_range)
+  seconds_per_quarter = ex.seconds_per_quarter
 
   n_melodic = int(rng.integers(1, min(MAX_MELODIC, max_tracks) + 1))
   room = max_tracks - n_melodic

@@ -6,7 +6,7 @@ import dataclasses
 
 import numpy as np
 
-from data_builders.synthmix import arrange, lead, mix
+from data_builders.synthmix import arrange, effects, lead, mix, variety
 from data_builders.synthmix.render import Renderer
 from data_builders.synthmix.scores import Score
 from instrax.data import vocabularies
@@ -29,6 +29,9 @@ class Params:
   seed: int
   lead_frame_rate: float
   palette: str = "all"
+  bpm_range: tuple[float, float] = arrange.BPM_RANGE
+  variety: variety.Variety = variety.NONE
+  mode: str = "mix"  # "mix" (this module) or "piano" (piano.make)
 
 
 def example_rng(seed: int, split: str, index: int) -> np.random.Generator:
@@ -48,6 +51,33 @@ def partial_labels(rng: np.random.Generator, labels: np.ndarray) -> tuple[np.nda
   return relevance, mask
 
 
+def _colour(vrng: np.random.Generator, v: variety.Variety, stem: np.ndarray,
+            room: np.ndarray | None, sr: int) -> np.ndarray:
+  """One stem through its microphone/EQ colouring and its place in the room (when switched on)."""
+  if v.eq:
+    stem = effects.equalize(stem, effects.microphone_eq(vrng, sr))
+  if room is not None:
+    stem = effects.reverb(stem, room, vrng.uniform(*effects.WET))
+  return stem
+
+
+def _bus(vrng: np.random.Generator, v: variety.Variety, stems: np.ndarray,
+         sr: int) -> tuple[np.ndarray, np.ndarray | None, float]:
+  """Mix-bus processing (when switched on): (stems after compression and band limit — both
+  applied to every stem, so Σ stems stays the mix —, background noise for the mix or None, the mix
+  peak level in dBFS)."""
+  if v.compression:
+    stems = stems * effects.compressor_gain(vrng, stems.sum(axis=0), sr)[None, :]
+  if v.codec:
+    stems = effects.equalize(stems, effects.band_limit_sos(vrng, sr))
+  noise = None
+  if v.noise:
+    rms = mix.active_rms(stems.sum(axis=0)) * mix.db(-vrng.uniform(*effects.SNR_DB))
+    noise = effects.noise(vrng, stems.shape[1], sr, rms)
+  peak = vrng.uniform(*variety.GAIN_PEAK_DBFS) if v.gain else mix.PEAK_DBFS
+  return stems.astype(np.float32), noise, float(peak)
+
+
 def make(params: Params, scores: tuple[Score, ...], split: str, index: int,
          renderer: Renderer) -> dict[str, np.ndarray | str]:
   """The features of example `index` of `split` (see the builder's feature spec)."""
@@ -56,20 +86,27 @@ def make(params: Params, scores: tuple[Score, ...], split: str, index: int,
   num_samples = round(rng.uniform(*params.duration_s) * sr)
   duration = num_samples / sr
   arrangement = arrange.arrange(rng, scores, duration, params.max_tracks,
-                                params.palette)
-  tracks = arrangement.tracks
+                                params.palette, params.bpm_range)
+  v = params.variety
+  vrng = variety.variety_rng(params.seed, SPLIT_CODES[split], index)
+  varied = [variety.vary_track(vrng, v, t.program, t.notes, duration, len(renderer.fonts))
+            for t in arrangement.tracks]
+  tracks = [dataclasses.replace(t, notes=notes)
+            for t, (notes, _, _) in zip(arrangement.tracks, varied, strict=True)]
   melodic = [k for k, t in enumerate(tracks) if t.role == arrange.MELODIC]
   spans = lead.spans(rng, arrangement.bar_times, duration, melodic)
+  room = effects.room_impulse(vrng, sr, vrng.uniform(*effects.RT60_S)) if v.reverb else None
 
   stems, pans = [], []
-  for k, track in enumerate(tracks):
-    stem = mix.level(renderer.render(track.program, track.notes, num_samples))
+  for k, (track, (_, font, expression)) in enumerate(zip(tracks, varied, strict=True)):
+    stem = mix.level(renderer.render(track.program, track.notes, num_samples, font, expression))
     stem *= np.float32(mix.db(rng.uniform(*GAIN_DB[track.role])))
     if track.role == arrange.MELODIC:
       stem *= lead.gain(spans, k, num_samples, sr, mix.db(LEAD_BOOST_DB))
-    stems.append(stem)
+    stems.append(_colour(vrng, v, stem, room, sr))
     pans.append(rng.uniform(-PAN[track.role], PAN[track.role]))
-  stems_pcm, audio = mix.mixdown(np.stack(stems), np.array(pans), params.channels)
+  stems, noise, peak_dbfs = _bus(vrng, v, np.stack(stems), sr)
+  stems_pcm, audio = mix.mixdown(stems, np.array(pans), params.channels, noise, peak_dbfs)
 
   programs = np.array([t.program for t in tracks], np.int32)
   openmic = vocabularies.multi_hot(programs, "openmic")

@@ -1,27 +1,29 @@
 """Generating examples in index order, in this process or in a pool of spawned workers that each
-load the SoundFont once and the parsed scores from their JSON cache."""
+load the SoundFonts once and the parsed scores from their JSON cache."""
 
 from __future__ import annotations
 
 import concurrent.futures
 import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
-from data_builders.synthmix import example, scores
+from data_builders.synthmix import example, piano, scores
 from data_builders.synthmix.render import Renderer
 
 _WORKER: dict = {}  # per process: params, renderer
+MAKERS = {"mix": example.make, "piano": piano.make}  # Params.mode -> example maker
 
 
-def _init(params: example.Params, soundfont: str) -> None:
-  _WORKER.update(params=params, renderer=Renderer(soundfont, params.sample_rate))
+def _init(params: example.Params, soundfonts: Sequence[str]) -> None:
+  _WORKER.update(params=params, renderer=Renderer(soundfonts, params.sample_rate))
 
 
 def _make(job: tuple[str, str, int]) -> dict:
   material, split, index = job
+  params = _WORKER["params"]
   pieces = scores.split_scores(scores.read(material), split)
-  return example.make(_WORKER["params"], pieces, split, index, _WORKER["renderer"])
+  return MAKERS[params.mode](params, pieces, split, index, _WORKER["renderer"])
 
 
 class Generator:
@@ -30,7 +32,7 @@ class Generator:
   Call `material()` first: it parses the scores (in the pool) and writes the cache the workers read.
   """
 
-  def __init__(self, params: example.Params, soundfont: str, num_scores: int,
+  def __init__(self, params: example.Params, soundfonts: str | Sequence[str], num_scores: int,
                cache_dir: str | os.PathLike, workers: int = 1):
     self.num_scores = num_scores
     self.cache_dir = os.fspath(cache_dir)
@@ -40,9 +42,9 @@ class Generator:
     if workers > 1:
       self.executor = concurrent.futures.ProcessPoolExecutor(
           workers, multiprocessing.get_context("spawn"), initializer=_init,
-          initargs=(params, soundfont))
+          initargs=(params, soundfonts))
     else:
-      self.renderer = Renderer(soundfont, params.sample_rate)
+      self.renderer = Renderer(soundfonts, params.sample_rate)
 
   def material(self) -> tuple[scores.Score, ...]:
     """All pieces (parsed now unless cached)."""
@@ -56,7 +58,8 @@ class Generator:
       self.material()
     if self.executor is None:
       pieces = scores.split_scores(scores.read(self.cache_file), split)
-      return (example.make(self.params, pieces, split, i, self.renderer) for i in range(n))
+      make = MAKERS[self.params.mode]
+      return (make(self.params, pieces, split, i, self.renderer) for i in range(n))
     jobs = [(self.cache_file, split, i) for i in range(n)]
     return self.executor.map(_make, jobs, chunksize=4)
 

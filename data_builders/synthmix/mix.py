@@ -38,13 +38,14 @@ def pan_gains(pan: float) -> tuple[float, float]:
   return float(np.cos(angle)), float(np.sin(angle))
 
 
-def mixdown(stems: np.ndarray, pans: np.ndarray, channels: int) -> tuple[np.ndarray, np.ndarray]:
-  """int16 (K, T) stems and int16 (T, channels) mix, peak-normalised to −1 dBFS.
+def mixdown(stems: np.ndarray, pans: np.ndarray, channels: int, noise: np.ndarray | None = None,
+            peak_dbfs: float = PEAK_DBFS) -> tuple[np.ndarray, np.ndarray]:
+  """int16 (K, T) stems and int16 (T, channels) mix, peak-normalised to `peak_dbfs` (−1 dBFS).
 
   `stems` (K, T) float32 already carry their gains. Mono: mix = Σ stems. Stereo: each stem is panned
   (constant power) by `pans`. The same factor scales stems and mix, so the int16 stems sum to the
   mono mix up to rounding; it is lowered where a stem alone would peak above −0.1 dBFS (e.g. a lone
-  centre-panned stem in stereo).
+  centre-panned stem in stereo). `noise` (T,), if given, is added to the mix alone (every channel).
   """
   if channels == 1:
     mix = stems.sum(axis=0, keepdims=True)
@@ -53,7 +54,9 @@ def mixdown(stems: np.ndarray, pans: np.ndarray, channels: int) -> tuple[np.ndar
     mix = lr.T @ stems
   else:
     raise ValueError(f"channels must be 1 or 2, got {channels}")
+  if noise is not None:
+    mix = mix + noise[None, :]
   mix_peak, stem_peak = float(np.abs(mix).max(initial=0.0)), float(np.abs(stems).max(initial=0.0))
-  scale = min(db(PEAK_DBFS) / mix_peak if mix_peak > 0 else 1.0,
+  scale = min(db(peak_dbfs) / mix_peak if mix_peak > 0 else 1.0,
               db(STEM_PEAK_DBFS) / stem_peak if stem_peak > 0 else 1.0)
   return io.to_pcm16(stems * scale), io.to_pcm16(mix * scale).T.copy()

@@ -1,9 +1,11 @@
-"""Offline rendering of note lists to mono stems through a SoundFont (tinysoundfont, no audio
-device)."""
+"""Offline rendering of note lists to mono stems through SoundFonts (tinysoundfont, no audio
+device), and finding the SoundFonts: a path, or a known bank's name looked up at its standard
+install paths (`make soundfonts` installs them)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -12,6 +14,22 @@ from instrax.errors import DatasetError
 DRUMS = 128
 _DRUM_CHANNEL = 9  # MIDI channel 10
 _CHANNEL = 0
+_EXPRESSION_CC = 11  # MIDI CC 11 (expression): a channel gain, (value / 127)² in tinysoundfont
+CONTROL_RATE = 50.0  # Hz at which an expression curve is sent
+
+# Large sampled General-MIDI banks by name -> where distributions install them (Debian/Ubuntu
+# packages fluid-soundfont-gm and musescore-general-soundfont first, then Fedora/Arch paths).
+STANDARD_PATHS: dict[str, tuple[str, ...]] = {
+    "FluidR3_GM": ("/usr/share/sounds/sf2/FluidR3_GM.sf2", "/usr/share/soundfonts/FluidR3_GM.sf2",
+                   "/usr/share/soundfonts/fluid-soundfont-gm/FluidR3_GM.sf2"),
+    "MuseScore_General": ("/usr/share/sounds/sf3/MuseScore_General.sf3",
+                          "/usr/share/sounds/sf3/MuseScore_General_Full.sf3",
+                          "/usr/share/soundfonts/MuseScore_General.sf3",
+                          "/usr/share/sounds/sf2/MuseScore_General.sf2"),
+}
+DEFAULT_NAME = "TimGM6mb"  # pretty_midi's bundled bank (6 MB)
+INSTALL_HINT = ("run `make soundfonts` (Debian/Ubuntu: `sudo apt-get install fluid-soundfont-gm "
+                "musescore-general-soundfont`)")
 
 
 def default_soundfont() -> str:
@@ -21,9 +39,32 @@ def default_soundfont() -> str:
   return os.path.join(os.path.dirname(pretty_midi.__file__), "TimGM6mb.sf2")
 
 
+def find_standard(name: str) -> str | None:
+  """The first existing standard path of the bank called `name` (STANDARD_PATHS), else None."""
+  if name == DEFAULT_NAME:
+    return default_soundfont()
+  return next((p for p in STANDARD_PATHS.get(name, ()) if os.path.isfile(p)), None)
+
+
+def available() -> tuple[str, ...]:
+  """The names of the known banks installed on this machine (TimGM6mb always)."""
+  return (DEFAULT_NAME, *(n for n in STANDARD_PATHS if find_standard(n)))
+
+
 def resolve_soundfont(path: str | os.PathLike | None) -> str:
-  """`path` (or the default SoundFont when None), checked to exist."""
-  resolved = os.path.abspath(os.path.expanduser(os.fspath(path))) if path else default_soundfont()
+  """The file of `path`: None = TimGM6mb; a known bank name ("FluidR3_GM", "MuseScore_General",
+  "TimGM6mb") = its standard install path; anything else = a .sf2/.sf3 path. DatasetError when
+  the file is not there."""
+  if path is None:
+    return default_soundfont()
+  text = os.fspath(path)
+  if text == DEFAULT_NAME or text in STANDARD_PATHS:
+    found = find_standard(text)
+    if found is None:
+      raise DatasetError(f"SoundFont {text} not found at {', '.join(STANDARD_PATHS[text])}: "
+                         f"{INSTALL_HINT}, or name another .sf2/.sf3 file in the config.")
+    return found
+  resolved = os.path.abspath(os.path.expanduser(text))
   if not os.path.isfile(resolved):
     raise DatasetError(f"SoundFont not found: {resolved}. Set the synthmix config's `soundfont` to "
                        "an existing .sf2/.sf3 file, or to None for pretty_midi's TimGM6mb.sf2.")
@@ -31,61 +72,84 @@ def resolve_soundfont(path: str | os.PathLike | None) -> str:
 
 
 class Renderer:
-  """Renders one track at a time with a SoundFont loaded once.
+  """Renders one track at a time with one or more SoundFonts, each loaded once.
 
-  Uses tinysoundfont's `Synth` to load the file and select presets, and drives the SoundFont object
-  it holds directly (mono output, note on/off, render into numpy buffers) to keep per-event Python
-  overhead low.
+  Uses tinysoundfont's `Synth` to load the files and select presets, and drives the SoundFont
+  objects it holds directly (mono output, note on/off, expression, render into numpy buffers) to
+  keep per-event Python overhead low. `soundfonts`: one path/name (see `resolve_soundfont`) or a
+  sequence of them; `render(..., font=i)` plays through the i-th.
   """
 
-  def __init__(self, soundfont: str | os.PathLike | None, sample_rate: int):
+  def __init__(self, soundfonts: str | os.PathLike | Sequence[str] | None, sample_rate: int):
     import tinysoundfont
     from tinysoundfont import _tinysoundfont as _tsf
 
-    path = resolve_soundfont(soundfont)
+    if soundfonts is None or isinstance(soundfonts, str | os.PathLike):
+      soundfonts = [soundfonts]
+    self.paths = [resolve_soundfont(s) for s in soundfonts]
     self.sample_rate = sample_rate
     self.synth = tinysoundfont.Synth(samplerate=sample_rate)
-    try:
-      self.sfid = self.synth.sfload(path)
-    except Exception as e:
-      raise DatasetError(f"cannot load SoundFont {path}: {type(e).__name__}: {e}") from e
-    self.soundfont = self.synth.soundfonts[self.sfid]
-    self.soundfont.set_output(_tsf.OutputMode.Mono, sample_rate, 0.0)
+    self.sfids, self.fonts = [], []
+    for path in self.paths:
+      try:
+        sfid = self.synth.sfload(path)
+      except Exception as e:
+        raise DatasetError(f"cannot load SoundFont {path}: {type(e).__name__}: {e}") from e
+      font = self.synth.soundfonts[sfid]
+      font.set_output(_tsf.OutputMode.Mono, sample_rate, 0.0)
+      self.sfids.append(sfid)
+      self.fonts.append(font)
+    self.sfid, self.soundfont = self.sfids[0], self.fonts[0]
     self._flush = np.zeros(sample_rate // 10, np.float32)
 
-  def _silence(self) -> None:
+  def _silence(self, font) -> None:
     """Ends every voice: `reset` only starts a quick release, so render past it."""
-    self.soundfont.reset()
-    self.soundfont.render(memoryview(self._flush).cast("B"), False)
+    font.reset()
+    font.render(memoryview(self._flush).cast("B"), False)
 
-  def render(self, program: int, notes: np.ndarray, num_samples: int) -> np.ndarray:
+  def render(self, program: int, notes: np.ndarray, num_samples: int, font: int = 0,
+             expression: np.ndarray | None = None) -> np.ndarray:
     """(T,) float32 mono stem of `notes` rows [onset_s, offset_s, pitch, velocity, ...] played by
-    GM `program` (128 = drum kit on channel 10, bank 128)."""
+    GM `program` (128 = drum kit on channel 10, bank 128) of SoundFont number `font`.
+
+    expression: optional MIDI CC 11 values (0-127) at CONTROL_RATE Hz from t = 0.
+    """
     drums = program == DRUMS
     channel = _DRUM_CHANNEL if drums else _CHANNEL
-    self._silence()
+    sf = self.fonts[font]
+    self._silence(sf)
     try:
-      self.synth.program_select(channel, self.sfid, 128 if drums else 0, 0 if drums else program,
-                                is_drums=drums)
+      self.synth.program_select(channel, self.sfids[font], 128 if drums else 0,
+                                0 if drums else program, is_drums=drums)
     except RuntimeError as e:
-      raise DatasetError(f"the SoundFont has no preset for GM program {program}: {e}") from e
-    events = []  # (sample, is_note_on, key, velocity): note-offs first at equal times
+      raise DatasetError(f"SoundFont {self.paths[font]} has no preset for GM program {program}: "
+                         f"{e}") from e
+    # (sample, kind, key, value): kind 0 = note off, 1 = note on, 2 = expression; note-offs first
+    # at equal times.
+    events = []
     for onset, offset, pitch, velocity in notes[:, :4]:
       events.append((round(onset * self.sample_rate), 1, int(pitch), int(velocity)))
       events.append((round(offset * self.sample_rate), 0, int(pitch), 0))
+    if expression is not None:
+      step = self.sample_rate / CONTROL_RATE
+      events += [(round(i * step), -1, _EXPRESSION_CC, int(v)) for i, v in enumerate(expression)]
     events.sort()
     out = np.zeros(num_samples, np.float32)
     buffer = memoryview(out).cast("B")
-    sf, position = self.soundfont, 0
-    for sample, is_on, key, velocity in events:
+    position = 0
+    for sample, kind, key, value in events:
       sample = min(sample, num_samples)
       if sample > position:
         sf.render(buffer[4 * position:4 * sample], False)
         position = sample
-      if is_on:
-        sf.channel_note_on(channel, key, velocity / 127.0)
-      else:
+      if kind == 1:
+        sf.channel_note_on(channel, key, value / 127.0)
+      elif kind == 0:
         sf.channel_note_off(channel, key)
+      else:
+        sf.channel_midi_control(channel, key, value)
     if position < num_samples:
       sf.render(buffer[4 * position:], False)
+    if expression is not None:
+      sf.channel_midi_control(channel, 121, 0)  # reset controllers for the next track
     return out

@@ -1,7 +1,9 @@
-"""synthmix: real music21-corpus scores rendered through a General-MIDI SoundFont (the Slakh2100
+"""synthmix: real music21-corpus scores rendered through General-MIDI SoundFonts (the Slakh2100
 recipe), with mixes, stems, notes, instrument labels and frame-level lead-track labels.
 
-Needs no download: the scores ship with music21 and the default SoundFont with pretty_midi.
+Needs no download: the scores ship with music21 and the default SoundFont with pretty_midi. The
+`rich` and `piano` configs also play through the large sampled banks `make soundfonts` installs
+(FluidR3_GM, MuseScore_General), with the rendering variety of `variety.Variety` (docs/synthmix.md).
 
 Each example is an excerpt (random start bar, tempo and transposition) of one piece, played by
 1-3 melodic tracks on GM programs of distinct IRMAS classes (ranges respected by octave moves),
@@ -16,6 +18,8 @@ plus optional bass (lowest voice, GM 32-39) and drums (procedural, program 128).
   openmic_mask       bool (20,) observed classes (≥ 1 positive and ≥ 1 negative)
   notes              float32 (N, 5) [onset_s, offset_s, midi_pitch, velocity, track_index]
   lead               int32 (F,) leading track per frame at lead_frame_rate Hz, −1 = none
+Configs with mode="piano" (`piano`) hold solo-piano renders instead, with only `id`, `audio` and
+`notes` (track_index 0; offsets include sustain-pedal holds; see piano.py).
 """
 
 from __future__ import annotations
@@ -28,11 +32,13 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from data_builders.common import LocalBuild
-from data_builders.synthmix import example, generate, instruments, render
+from data_builders.synthmix import arrange, example, generate, instruments, render, variety
 from instrax.data import vocabularies
 from instrax.errors import DatasetError
 
 SPLITS = ("train", "validation", "test")
+BANKS = ("TimGM6mb", "FluidR3_GM", "MuseScore_General")  # the GM banks of `rich` and `piano`
+RICH_TRAIN = 8000
 
 
 @dataclasses.dataclass(eq=False)
@@ -41,9 +47,15 @@ class SynthmixConfig(tfds.core.BuilderConfig):
 
   duration_s: example length in seconds, fixed or a (min, max) range drawn per example.
   soundfont: path to any .sf2/.sf3 General-MIDI SoundFont; None = pretty_midi's TimGM6mb.sf2.
+  soundfonts: several SoundFonts (paths, or bank names found at their standard install paths:
+    "TimGM6mb", "FluidR3_GM", "MuseScore_General"); replaces `soundfont` when not empty. Tracks
+    play through the first unless `variety.fonts` draws one per track (piano: per example).
   num_scores: how many corpus pieces the material holds (split ~80/10/10 by piece).
   workers: render processes (output is identical for any value).
   palette: "all" (every GM program of each IRMAS class) or "canonical" (one distinct program each).
+  bpm_range: tempo range (beats per minute) excerpts are played at.
+  variety: which rendering variations are on (variety.Variety; all off by default).
+  mode: "mix" (multitrack mixes) or "piano" (solo-piano renders: id, audio, notes).
   """
 
   num_train: int = 800
@@ -59,15 +71,29 @@ class SynthmixConfig(tfds.core.BuilderConfig):
   num_scores: int = 40
   workers: int = 2
   palette: str = "all"
+  soundfonts: tuple[str, ...] = ()
+  bpm_range: tuple[float, float] = arrange.BPM_RANGE
+  variety: variety.Variety = variety.NONE
+  mode: str = "mix"
 
   @property
   def params(self) -> example.Params:
     if self.palette not in instruments.PALETTES:
       raise DatasetError(f"synthmix palette {self.palette!r}: choose from "
                          f"{', '.join(instruments.PALETTES)}")
+    if self.mode not in generate.MAKERS:
+      raise DatasetError(f"synthmix mode {self.mode!r}: choose from {', '.join(generate.MAKERS)}")
+    if self.mode == "piano" and self.channels != 1:
+      raise DatasetError("synthmix mode 'piano' renders mono: set channels=1")
     lo, hi = (self.duration_s, self.duration_s) if np.isscalar(self.duration_s) else self.duration_s
     return example.Params((float(lo), float(hi)), self.sample_rate, self.channels,
-                          self.max_tracks, self.seed, float(self.lead_frame_rate), self.palette)
+                          self.max_tracks, self.seed, float(self.lead_frame_rate), self.palette,
+                          tuple(map(float, self.bpm_range)), self.variety, self.mode)
+
+  @property
+  def soundfont_list(self) -> list[str]:
+    """The SoundFont files to render through (DatasetError naming the fix when one is missing)."""
+    return [render.resolve_soundfont(s) for s in (self.soundfonts or (self.soundfont,))]
 
   @property
   def num_examples(self) -> dict[str, int]:
@@ -90,11 +116,34 @@ class Synthmix(LocalBuild, tfds.core.GeneratorBasedBuilder):
       SynthmixConfig(name="irmas44k", description="IRMAS feature settings: 44.1 kHz stereo mixes "
                      "of 3-6 s.", num_train=600, num_validation=100, num_test=100,
                      duration_s=(3.0, 6.0), sample_rate=44100, channels=2, num_scores=64),
+      SynthmixConfig(name="rich", description="For real-audio transfer: 16 kHz mono mixes of 3-6 s "
+                     "through 3 GM banks (needs `make soundfonts`), every GM program of each "
+                     "class, 50-180 BPM, with every rendering variation (docs/synthmix.md).",
+                     num_train=RICH_TRAIN, num_validation=500, num_test=500, duration_s=(3.0, 6.0),
+                     num_scores=160, soundfonts=BANKS, bpm_range=(50.0, 180.0),
+                     variety=variety.ALL),
+      SynthmixConfig(name="piano", description="Solo piano for transcription: 8-12 s, 16 kHz mono, "
+                     "every GM piano preset of 3 banks (needs `make soundfonts`), 50-160 BPM, "
+                     "phrase-shaped velocities, 4 pedalling styles; audio + notes.",
+                     num_train=400, num_validation=40, num_test=40, duration_s=(8.0, 12.0),
+                     num_scores=120, soundfonts=BANKS, bpm_range=(50.0, 160.0), mode="piano"),
   ]
 
   def _info(self) -> tfds.core.DatasetInfo:
     cfg = self.builder_config
     f = tfds.features
+    if cfg.mode == "piano":
+      return self.dataset_info_from_configs(
+          description=__doc__,
+          features=f.FeaturesDict({
+              "id": f.Text(),
+              "audio": f.Tensor(shape=(None, 1), dtype=np.int16, encoding="bytes"),
+              "notes": f.Tensor(shape=(None, 5), dtype=np.float32),
+          }),
+          metadata=tfds.core.MetadataDict(
+              sample_rate=cfg.sample_rate, channels=1,
+              notes_columns=["onset_s", "offset_s", "midi_pitch", "velocity", "track_index"]),
+          homepage="https://web.mit.edu/music21/")
     return self.dataset_info_from_configs(
         description=__doc__,
         features=f.FeaturesDict({
@@ -120,11 +169,13 @@ class Synthmix(LocalBuild, tfds.core.GeneratorBasedBuilder):
 
   def _split_generators(self, dl_manager: tfds.download.DownloadManager):
     cfg = self.builder_config
-    soundfont = render.resolve_soundfont(cfg.soundfont)
-    render.Renderer(soundfont, cfg.sample_rate)  # a bad SoundFont fails here, before any work
+    soundfonts = cfg.soundfont_list
+    params = cfg.params
+    if cfg.workers > 1:  # (in-process, the Generator's own Renderer checks them)
+      render.Renderer(soundfonts, cfg.sample_rate)  # a bad SoundFont fails here, before any work
     cache_dir = dl_manager.download_dir / "synthmix"
     cache_dir.mkdir(parents=True, exist_ok=True)
-    self._generator = generate.Generator(cfg.params, soundfont, cfg.num_scores, cache_dir,
+    self._generator = generate.Generator(params, soundfonts, cfg.num_scores, cache_dir,
                                          cfg.workers)
     weakref.finalize(self, self._generator.close)
     self._generator.material()

@@ -264,6 +264,10 @@ def _open_failure(path: str, error: Exception) -> str:
     head = f.read(16)
   kind = next((name for test, name in _UNSUPPORTED if test(head)), None)
   detail = f"{type(error).__name__}: {error}"
+  if kind is None and "possibly a pipe" in str(error):  # libsndfile's word for "cannot parse"
+    return ("cannot decode audio (corrupt or not audio: the file exists but its contents cannot "
+            f"be parsed as {os.path.splitext(path)[1].lstrip('.').upper() or 'audio'}; truncated "
+            "download? wrong extension?)")
   if kind is None and "not recognised" not in str(error):
     return f"cannot decode audio ({detail})"
   stem = os.path.splitext(os.path.basename(path))[0]

@@ -58,6 +58,11 @@ class LeadSVM:
   """Fits on (track, frame) feature rows; predicts per-frame class logits like the model."""
 
   def __init__(self, task: Any, max_frames_per_example: int = 400, seed: int = 0):
+    if getattr(task, "formulation", "ch_cls") != "ch_cls":
+      from instrax.errors import ConfigError
+
+      raise ConfigError("the SVM baseline picks tracks (ch_cls); use a config with "
+                        "task.formulation=ch_cls")
     self.task = task
     self.max_frames = max_frames_per_example
     self.rng = np.random.default_rng(seed)

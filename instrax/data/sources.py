@@ -16,6 +16,12 @@ from instrax.errors import DatasetError
 EMBEDDED = ("synthmix",)
 
 
+#: features decoded whenever the dataset has them and the task reads "audio": `gain`, the factor
+#: a builder scaled a louder-than-full-scale file by to store it as int16 (divided back out by
+#: `transforms.example_audio`).
+OPTIONAL_FEATURES = ("gain",)
+
+
 @dataclasses.dataclass(frozen=True)
 class Dataset:
   """A built dataset: its builder, per-split random-access sources and its audio metadata."""
@@ -49,6 +55,9 @@ class Dataset:
     if features is None:
       return self.builder.as_data_source(split=split)
     available = list(self.builder.info.features)
+    # Read with the audio whenever a dataset has them (see `OPTIONAL_FEATURES`).
+    features = (*features, *(f for f in OPTIONAL_FEATURES
+                             if f in available and f not in features and "audio" in features))
     missing = [f for f in features if f not in available]
     if missing:
       raise DatasetError(f"{self.spec} has no feature(s) {missing} (check the task's *_key "

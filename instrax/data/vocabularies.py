@@ -15,6 +15,20 @@ OPENMIC = ("accordion", "banjo", "bass", "cello", "clarinet", "cymbals", "drums"
            "mallet_percussion", "mandolin", "organ", "piano", "saxophone", "synthesizer",
            "trombone", "trumpet", "ukulele", "violin", "voice")
 
+# MagnaTagATune top-50 tags in Won et al.'s `split/mtat/tags.npy` order (minzwon/
+# sota-music-tagging-models; identical to musicnn's MTT_LABELS): the columns of `tags` targets.
+MTAT = ("guitar", "classical", "slow", "techno", "strings", "drums", "electronic", "rock", "fast",
+        "piano", "ambient", "beat", "violin", "vocal", "synth", "female", "indian", "opera",
+        "male", "singing", "vocals", "no vocals", "harpsichord", "loud", "quiet", "flute", "woman",
+        "male vocal", "no vocal", "pop", "soft", "sitar", "solo", "man", "classic", "choir",
+        "voice", "new age", "dance", "male voice", "female vocal", "beats", "harp", "cello",
+        "no voice", "weird", "country", "metal", "female voice", "choral")
+
+# FMA's 16 top-level genres in MSSPT's index order (cgaroufis/MSSPT; seeds.md §3.6).
+FMA = ("Electronic", "Instrumental", "Hip-Hop", "Country", "Spoken", "Old-Time / Historic",
+       "Classical", "Blues", "International", "Pop", "Folk", "Jazz", "Experimental",
+       "Easy Listening", "Rock", "Soul-RnB")
+
 DRUMS = 128
 
 # GM program -> IRMAS class (programs not listed have no IRMAS class).
@@ -35,7 +49,8 @@ GM_TO_OPENMIC: dict[int, str] = {
     52: "voice", 53: "voice", 54: "voice",
 }
 
-VOCABULARIES: dict[str, tuple[str, ...]] = {"irmas": IRMAS, "openmic": OPENMIC}
+VOCABULARIES: dict[str, tuple[str, ...]] = {"irmas": IRMAS, "openmic": OPENMIC, "mtat": MTAT,
+                                             "fma": FMA}
 GM_MAPS: dict[str, dict[int, str]] = {"irmas": GM_TO_IRMAS, "openmic": GM_TO_OPENMIC}
 
 

@@ -11,6 +11,8 @@ from instrax.models import (  # noqa: F401  (imported so that the models registe
     crnn,
     han2016,
     lead,
+    lead_crnn,
+    lead_inst,
     mlp,
     onsets_velocities,
     patchout,

@@ -52,6 +52,18 @@ class _EncodeChunk(nn.Module):
     return carry, hubert.Hubert(self.config, self.dtype, name="encoder")(chunk, self.train)
 
 
+def check_inputs(x: dict[str, jax.Array], model: str) -> tuple[jax.Array, jax.Array]:
+  """(mix (B, 1, T), stems (B, N, T)) of a lead model's input dict; ConfigError naming `model`
+  when mix, stems, track_mask (B, N) and inst_ids (B, N) do not agree."""
+  mix, stems = x["mix"], x["stems"]
+  b, n, t = stems.shape
+  if mix.shape != (b, 1, t) or x["track_mask"].shape != (b, n) or x["inst_ids"].shape != (b, n):
+    raise ConfigError(f"{model}: inputs mix {mix.shape}, stems {stems.shape}, track_mask "
+                      f"{x['track_mask'].shape}, inst_ids {x['inst_ids'].shape} do not agree "
+                      "(want (B, 1, T), (B, N, T), (B, N), (B, N))")
+  return mix, stems
+
+
 @MODELS.register("lead_ch_cls")
 class LeadTrackClassifier(nn.Module):
   """Mix-query attention over per-track encodings → per-frame logits over track indices."""
@@ -115,38 +127,50 @@ class LeadTrackClassifier(nn.Module):
         None, audio.reshape(n_chunks, chunk, -1))
     return feats.reshape(n_chunks * chunk, *feats.shape[2:])[:m]
 
+  def encode_tracks(self, x: dict[str, jax.Array], train: bool
+                    ) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Checked inputs → (features (B, 1 + N, F, D) of the mix and stems, valid (B, 1 + N) bool,
+    inst_ids (B, N) int32). Raises ConfigError when the input shapes disagree."""
+    mix, stems = check_inputs(x, type(self).__name__)
+    b, n, t = stems.shape
+    audio = jnp.concatenate([mix, stems], axis=1).astype(self.dtype)
+    feats = self.encode(audio.reshape(b * (n + 1), t), train)
+    valid = jnp.concatenate([jnp.ones((b, 1), bool), x["track_mask"].astype(bool)], axis=1)
+    return feats.reshape(b, n + 1, *feats.shape[1:]), valid, x["inst_ids"].astype(jnp.int32)
+
+  def attend(self, feats: jax.Array, valid: jax.Array) -> jax.Array:
+    """Per frame, the mix (track 0) attends over the valid tracks: (B, C, F, D) → (B, F, D)."""
+    query = jnp.swapaxes(feats[:, :1], 1, 2)  # (B, F, 1, D)
+    keys = jnp.swapaxes(feats, 1, 2)  # (B, F, C, D)
+    return nn.MultiHeadDotProductAttention(
+        num_heads=self.attn_heads, dtype=self.dtype, name="attention")(
+            query, keys, mask=valid[:, None, None, None, :])[:, :, 0]
+
+  def add_inst_emb(self, feats: jax.Array, valid: jax.Array, inst_ids: jax.Array) -> jax.Array:
+    """(B, C, F, D) + the instrument-type embedding of each track (the mix has its own id,
+    num_instruments + 1; padded tracks and out-of-range ids get 0), broadcast over frames."""
+    b = feats.shape[0]
+    mix_id = jnp.full((b, 1), self.num_instruments + 1, jnp.int32)
+    ids = jnp.concatenate([mix_id, jnp.where(valid[:, 1:], inst_ids, 0)], axis=1)
+    ids = jnp.clip(ids, 0, self.num_instruments + 1)
+    return feats + nn.Embed(self.num_instruments + 2, feats.shape[-1], dtype=self.dtype,
+                            name="inst_emb")(ids)[:, :, None]
+
   @nn.compact
   def __call__(self, x: dict[str, jax.Array], train: bool = False) -> jax.Array:
-    mix, stems = x["mix"], x["stems"]
-    track_mask, inst_ids = x["track_mask"].astype(bool), x["inst_ids"].astype(jnp.int32)
-    b, n, t = stems.shape
-    if mix.shape != (b, 1, t) or track_mask.shape != (b, n) or inst_ids.shape != (b, n):
-      raise ConfigError(f"lead_ch_cls: inputs mix {mix.shape}, stems {stems.shape}, track_mask "
-                        f"{track_mask.shape}, inst_ids {inst_ids.shape} do not agree "
-                        "(want (B, 1, T), (B, N, T), (B, N), (B, N))")
+    feats, valid, inst_ids = self.encode_tracks(x, train)
+    track_mask = valid[:, 1:]
+    b, c = feats.shape[:2]
+    n = c - 1
     if n + 2 > self.num_classes:
       raise ConfigError(f"lead_ch_cls: {n} stems need num_classes ≥ {n + 2}, got "
                         f"{self.num_classes}")
-    c = n + 1
-    audio = jnp.concatenate([mix, stems], axis=1).astype(self.dtype)
-    feats = self.encode(audio.reshape(b * c, t), train)
-    feats = feats.reshape(b, c, *feats.shape[1:])  # (B, C, F, D)
-    d = feats.shape[-1]
-    valid = jnp.concatenate([jnp.ones((b, 1), bool), track_mask], axis=1)  # (B, C)
     if self.inst_emb:
-      mix_id = jnp.full((b, 1), self.num_instruments + 1, jnp.int32)
-      ids = jnp.concatenate([mix_id, jnp.where(track_mask, inst_ids, 0)], axis=1)
-      ids = jnp.clip(ids, 0, self.num_instruments + 1)
-      feats = feats + nn.Embed(self.num_instruments + 2, d, dtype=self.dtype,
-                               name="inst_emb")(ids)[:, :, None]
+      feats = self.add_inst_emb(feats, valid, inst_ids)
     if self.ch_emb:
-      feats = feats + nn.Embed(self.num_classes, d, dtype=self.dtype,
+      feats = feats + nn.Embed(self.num_classes, feats.shape[-1], dtype=self.dtype,
                                name="ch_emb")(jnp.arange(c))[None, :, None]
-    query = jnp.swapaxes(feats[:, :1], 1, 2)  # (B, F, 1, D)
-    keys = jnp.swapaxes(feats, 1, 2)  # (B, F, C, D)
-    attended = nn.MultiHeadDotProductAttention(
-        num_heads=self.attn_heads, dtype=self.dtype, name="attention")(
-            query, keys, mask=valid[:, None, None, None, :])[:, :, 0]  # (B, F, D)
+    attended = self.attend(feats, valid)  # (B, F, D)
     h = nn.LayerNorm(dtype=self.dtype, name="norm")(attended)
     h = nn.Dropout(self.dropout, deterministic=not train)(h)
     logits = nn.Dense(self.num_classes, dtype=self.dtype, name="head")(h).astype(jnp.float32)

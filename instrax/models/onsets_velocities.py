@@ -1,6 +1,9 @@
 """Onsets and Velocities (Fernandez 2023; seed 002, seeds.md §2.2): piano onset + velocity model.
 
-Input: log-mel features (B, 1, 229, T) (frontend preset `onsets_velocities`). The model stacks
+Input: log-mel features (B, 1, 229, T) in dB (frontend preset `onsets_velocities`), or the dict
+{"audio": those features UNFLOORED (frontend top_db=None), "ref_db": (B,) the whole file's max dB}:
+the model then floors at ref_db − `top_db` (80), so every chunk of a file shares the file's floor as
+the seed's whole-file AmplitudeToDB (`instrax.audio.file_db` computes ref_db). The model stacks
 [x[..., 1:], Δx] into (B, 2, 229, T−1), so EVERY output has T−1 frames (the caller left-pads one
 frame to align with the input, seeds.md §2.4). Layout inside is NHWC = (B, bins, frames, C).
 
@@ -125,14 +128,21 @@ class OnsetsVelocities(_Layers):
   bn_momentum: float = 0.95  # PyTorch convention (Flax momentum = 1 − this)
   leaky_slope: float = 0.1
   train_onsets: bool = True  # False: no gradient reaches the stem and onset stages
+  top_db: float = 80.0  # with a dict input: floor at ref_db − top_db
 
   @nn.compact
-  def __call__(self, x: jax.Array, *, train: bool) -> jax.Array | dict[str, jax.Array]:
+  def __call__(self, x: jax.Array | dict[str, jax.Array], *, train: bool
+               ) -> dict[str, jax.Array]:
+    ref_db = None
+    if isinstance(x, dict):
+      x, ref_db = x["audio"], x["ref_db"]
     if x.ndim != 4 or x.shape[1] != 1 or x.shape[2] != self.mel_bins or x.shape[3] < 2:
       raise ValueError(f"onsets_velocities expects (B, 1, {self.mel_bins}, T ≥ 2) log-mels, got "
                        f"{x.shape}; use the 'onsets_velocities' frontend on mono audio.")
     layers = dict(dtype=self.dtype, bn_momentum=self.bn_momentum, leaky_slope=self.leaky_slope)
     mel = x[:, 0].astype(jnp.float32)  # (B, F, T)
+    if ref_db is not None:
+      mel = jnp.maximum(mel, jnp.reshape(ref_db, (-1, 1, 1)).astype(jnp.float32) - self.top_db)
     x = jnp.stack([mel[..., 1:], jnp.diff(mel, axis=-1)], axis=-1)  # (B, F, T−1, 2)
     # SubSpectralNorm in float32: dB values (≈ −100..40) lose their detail in bf16
     specnorm = nn.BatchNorm(use_running_average=not train, axis=(1, 3),

@@ -83,8 +83,11 @@ def log_sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-  """Logistic function in float64, > 0 down to x ≈ −745 (0.5·(1 + tanh(x/2)) is 0 below −38)."""
-  return np.exp(log_sigmoid(x))
+  """Logistic function in float64, > 0 down to x ≈ −745 (0.5·(1 + tanh(x/2)) is 0 below −38):
+  1/(1 + e^(−x)) for x ≥ 0, e^x/(1 + e^x) below, so σ(0) = 0.5 and σ(large) = 1 exactly."""
+  x = np.asarray(x, np.float64)
+  e = np.exp(-np.abs(x))
+  return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -136,20 +139,26 @@ def majority_seed(logits: np.ndarray,
 @AGGREGATIONS.register("s1")
 def s1(logits: np.ndarray, threshold: float | None = None) -> tuple[np.ndarray, np.ndarray]:
   """S1: mean of per-window sigmoids, kept ≥ threshold (default 0.25). The seed summed and used
-  0.1, which on a sum of ≥ 1 window is a much lower, length-dependent bar. Computed as
-  exp(logsumexp(log σ) − log n), so it is > 0 down to mean logits ≈ −745."""
+  0.1, which on a sum of ≥ 1 window is a much lower, length-dependent bar. The stable sigmoid is
+  > 0 down to logits ≈ −745, and exact at the values a threshold is compared with."""
   x = _logits(logits)
-  score = np.exp(_log_sum_sigmoid(x) - np.log(x.shape[0]))
+  score = sigmoid(x).mean(axis=0)
   return score >= (0.25 if threshold is None else threshold), score
 
 
 @AGGREGATIONS.register("s2")
 def s2(logits: np.ndarray, threshold: float | None = None) -> tuple[np.ndarray, np.ndarray]:
   """S2: sum of per-window sigmoids divided by its maximum over classes (top class = 1), kept ≥
-  threshold (default 0.4, as the seed). The ratio is exp(L_c − max L) with L the log of the sum,
-  so the top class keeps score 1 even when every sigmoid underflows in float64."""
-  total = _log_sum_sigmoid(_logits(logits))
-  score = np.exp(total - total.max())
+  threshold (default 0.4, as the seed). Direct division (exact at thresholds) while the sums are
+  representable; when every sigmoid underflows (logits below ≈ −745) the ratio is taken in log
+  space, exp(L_c − max L) with L the log of the sum, so the top class still scores 1."""
+  x = _logits(logits)
+  total = sigmoid(x).sum(axis=0)
+  if total.max() > np.finfo(np.float64).tiny:
+    score = total / total.max()
+  else:
+    log_total = _log_sum_sigmoid(x)
+    score = np.exp(log_total - log_total.max())
   return score >= (0.4 if threshold is None else threshold), score
 
 

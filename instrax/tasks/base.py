@@ -46,6 +46,9 @@ class FrontendInfo:
     num_frames: samples → the number of frames the frontend makes of them.
     stft: (..., T) audio → complex (..., frames, bins) STFT (None when the frontend has none).
     istft: (complex (..., frames, bins), length) → (..., length) audio (None likewise).
+    features: (..., T) audio → (..., frames, bins) features, the frontend itself (None without
+      one), for host-side statistics of whole files (e.g. `instrax.audio.file_db`).
+    n_fft: STFT window in samples (0 without one).
   """
 
   sample_rate: int
@@ -54,6 +57,8 @@ class FrontendInfo:
   num_frames: Callable[[int], int] | None = None
   stft: Callable[[jax.Array], jax.Array] | None = None
   istft: Callable[..., jax.Array] | None = None
+  features: Callable[[jax.Array], jax.Array] | None = None
+  n_fft: int = 0
 
 
 class Task(abc.ABC):
@@ -66,6 +71,8 @@ class Task(abc.ABC):
   #: train-time augmentations that make sense for this task's inputs/targets.
   allow_specaugment: bool = True
   allow_mixup: bool = True
+  #: predict writes this task's results as files only (e.g. WAV stems): --output is required.
+  needs_output_dir: bool = False
   #: set by the Experiment (`bind_frontend`); None until then.
   frontend: FrontendInfo | None = None
 
@@ -163,6 +170,12 @@ class Task(abc.ABC):
                       ) -> dict[str, tuple[np.ndarray, int]]:
     """Audio worth listening to: name → ((T,) float32 in [-1, 1], sample rate)."""
     del stats, calibration
+    return {}
+
+  def pr_curves(self, stats: list[Any]) -> dict[str, tuple[np.ndarray, np.ndarray, Any]]:
+    """Per-class data for TensorBoard's PR-curve dashboard: name → (labels bool (N,), scores in
+    [0, 1] (N,), weights (N,) or None)."""
+    del stats
     return {}
 
   def table(self, metrics: dict[str, float]) -> str:

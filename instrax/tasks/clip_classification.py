@@ -3,7 +3,9 @@
 Training: a random `window_s` crop of each example against its multi-hot (or one-hot) labels,
 sigmoid BCE or softmax CE. Evaluation: sliding windows with `eval_overlap` over the whole excerpt,
 window logits aggregated into a clip prediction (majority / S1 / S2 / softmax), multi-label
-micro and macro P/R/F1 over the vocabulary.
+micro and macro P/R/F1 over the vocabulary, and top-1 `accuracy` (the clip's highest-scoring class
+is one of its labels: plain accuracy for single-label data such as FMA's top-level genres, seed
+003's "WA", with softmax CE and the `softmax` aggregation: mean window probabilities).
 """
 
 from __future__ import annotations
@@ -132,6 +134,7 @@ class ClipClassification(Task):
     out = {k: float(prf[k]) for k in ("micro_precision", "micro_recall", "micro_f1",
                                       "macro_precision", "macro_recall", "macro_f1")}
     out["lrap"] = float(ranking.lrap(y_true, scores))
+    out["accuracy"] = top1_accuracy(y_true, scores)
     if threshold is not None:
       out["threshold"] = float(threshold)
     return out | {f"{k}/{n}": float(v) for k in ("precision", "recall", "f1")
@@ -139,7 +142,7 @@ class ClipClassification(Task):
 
   def metric_names(self) -> tuple[str, ...]:
     base = ("micro_precision", "micro_recall", "micro_f1", "macro_precision", "macro_recall",
-            "macro_f1", "lrap")
+            "macro_f1", "lrap", "accuracy")
     return base + tuple(f"{n}/{k}" for n in self.compare_aggregations if n != self.aggregation
                         for k in ("micro_f1", "macro_f1"))
 
@@ -154,12 +157,21 @@ class ClipClassification(Task):
         out |= {f"{name}/{k}": scores[k] for k in ("micro_f1", "macro_f1")}
     return out
 
+  def pr_curves(self, stats: list[Any]) -> dict[str, tuple[np.ndarray, np.ndarray, Any]]:
+    """Clip scores of the headline strategy (sigmoid-based strategies give [0, 1] scores)."""
+    if self.aggregation in aggregation.VOTES:
+      return {}
+    outputs, references = unzip_stats(stats)
+    _, scores = self._aggregate(outputs, self.aggregation, None)
+    y_true = np.stack(references)
+    scores = np.clip(scores, 0.0, 1.0)
+    return {n: (y_true[:, c], scores[:, c], None) for c, n in enumerate(self.class_names)}
+
   def table(self, metrics: dict[str, float]) -> str:
     """Per-class precision/recall/F1 of the headline strategy."""
     per = {k: np.array([metrics[f"{k}/{n}"] for n in self.class_names])
            for k in ("precision", "recall", "f1")}
-    names = [vocabularies.IRMAS_NAMES[vocabularies.IRMAS.index(n)] if self.vocabulary == "irmas"
-             else n for n in self.class_names]
+    names = self.full_names()
     rows = [f"{'class':<18} {'P':>6} {'R':>6} {'F1':>6}"]
     rows += [f"{n:<18} {p:6.3f} {r:6.3f} {f:6.3f}"
              for n, p, r, f in zip(names, per["precision"], per["recall"], per["f1"])]
@@ -167,6 +179,8 @@ class ClipClassification(Task):
                 f"{metrics['micro_f1']:6.3f}")
     rows.append(f"{'macro':<18} {metrics['macro_precision']:6.3f} {metrics['macro_recall']:6.3f} "
                 f"{metrics['macro_f1']:6.3f}")
+    if "accuracy" in metrics:
+      rows.append(f"{'accuracy (top-1)':<18} {metrics['accuracy']:6.3f}")
     return "\n".join(rows)
 
   def summaries(self, stats: list[Any], calibration: dict[str, Any]) -> dict[str, Any]:
@@ -181,6 +195,28 @@ class ClipClassification(Task):
   def predict(self, outputs: np.ndarray, calibration: dict[str, Any]) -> dict[str, Any]:
     fn = aggregation.AGGREGATIONS.get(self.aggregation)
     pred, score = fn(outputs, self._threshold(self.aggregation, calibration))
+    threshold = self._threshold(self.aggregation, calibration)
     return {"instruments": [n for n, p in zip(self.class_names, pred) if p],
+            "names": dict(zip(self.class_names, self.full_names())),
             "scores": {n: float(s) for n, s in zip(self.class_names, score)},
+            "aggregation": self.aggregation,
+            "threshold": None if threshold is None else float(threshold),
             "windows": int(outputs.shape[0])}
+
+  def full_names(self) -> list[str]:
+    """Readable class names (IRMAS codes → instrument names; other vocabularies as they are)."""
+    if self.vocabulary == "irmas":
+      return [vocabularies.IRMAS_NAMES[vocabularies.IRMAS.index(n)] for n in self.class_names]
+    return list(self.class_names)
+
+
+def top1_accuracy(y_true: np.ndarray, scores: np.ndarray) -> float:
+  """Fraction of clips whose highest-scoring class is one of their labels: (N, C) bool labels,
+  (N, C) scores. For single-label data (FMA genres) this is plain accuracy of the argmax, as
+  `sklearn.metrics.accuracy_score(labels.argmax(1), scores.argmax(1))` (MSSPT's "WA")."""
+  y_true, scores = np.asarray(y_true, bool), np.asarray(scores)
+  if y_true.shape != scores.shape or y_true.ndim != 2:
+    raise ValueError(f"labels {y_true.shape} and scores {scores.shape} must both be (N, C)")
+  if not len(y_true):
+    return float("nan")
+  return float(y_true[np.arange(len(y_true)), scores.argmax(1)].mean())

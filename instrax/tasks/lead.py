@@ -13,6 +13,11 @@ Training: a random `segment_s` crop (+ one hop of padding, as the seed's 120,320
 `eval_hop_s` over the whole song; per-segment metrics as the seed (macro-F1 over present classes,
 the same on instruments, frame accuracy), and the same on the stitched whole song (overlapping
 windows' log-probabilities averaged).
+
+`formulation="inst_cls"` (the seed's instrument classification): the classes are instrument ids
+instead — 0 = unknown, 1.. = the vocabulary, then `mix_id`, then `na_id` = no lead — so targets
+name the lead's instrument, not its track; metrics, figures and predictions map them back to the
+first track of that instrument where a track is needed.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from instrax.tasks.base import TASKS, Example, Task
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".aiff", ".aif")
 ACTIVITY_RATE = 10.0  # Hz of the heatmap's activity rows
+FORMULATIONS = ("ch_cls", "inst_cls")
 
 
 def _float_audio(x: np.ndarray) -> np.ndarray:
@@ -66,6 +72,7 @@ class LeadDetection(Task):
   instrument_offset: int = 1  # stored value + offset = instrument id (0 stays "unknown")
   instrument_vocabulary: str = "gm"
   heatmap_s: float = 10.0  # seconds of each example kept for the heatmap figure
+  formulation: str = "ch_cls"  # or "inst_cls"
   frontend_inputs: tuple[str, ...] = ()
   allow_specaugment: bool = False
   allow_mixup: bool = False
@@ -78,10 +85,15 @@ class LeadDetection(Task):
       raise ConfigError(f"task.max_tracks must be in 1..64, got {self.max_tracks}")
     if self.eval_hop_s <= 0 or self.segment_s <= 0 or self.eval_hop_s > self.segment_s:
       raise ConfigError("task: need 0 < eval_hop_s ≤ segment_s")
+    if self.formulation not in FORMULATIONS:
+      raise ConfigError(f"task.formulation={self.formulation!r}; choose from "
+                        f"{', '.join(FORMULATIONS)}")
     self.instrument_names = lead_vocabulary.names(self.instrument_vocabulary)
-    self.class_names = ("none", "mix", *(f"track_{k}" for k in range(1, self.max_tracks + 1)))
     self.mix_id = len(self.instrument_names) + 1  # the model's own id for the mix
     self.na_id = len(self.instrument_names) + 2
+    self.inst_cls = self.formulation == "inst_cls"
+    self.class_names = (("unknown", *self.instrument_names, "mix", "none") if self.inst_cls else
+                        ("none", "mix", *(f"track_{k}" for k in range(1, self.max_tracks + 1))))
 
   # ---- shapes -----------------------------------------------------------------------------
   @property
@@ -179,7 +191,26 @@ class LeadDetection(Task):
     order = rng.permutation(k) if self.ch_permute else np.arange(k)
     audio = self._crop(tracks, start)
     audio = np.concatenate([audio[:1], audio[1:][order]])
-    return {**self._pack(audio, ids[order]), "targets": self._classes(labels, start, order)}
+    targets = self._as_target(self._classes(labels, start, order), ids[order])
+    return {**self._pack(audio, ids[order]), "targets": targets}
+
+  def _as_target(self, track_classes: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Track classes → the formulation's classes (inst_cls: the tracks' instrument ids)."""
+    if not self.inst_cls:
+      return track_classes
+    return lead_metrics.to_instruments(track_classes, ids, self.na_id, self.mix_id).astype(
+        np.int32)
+
+  def _as_tracks(self, classes: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """The formulation's classes → track classes (inst_cls: the first track of the instrument;
+    no lead, or an instrument no track has, → 0)."""
+    if not self.inst_cls:
+      return classes
+    table = np.zeros(self.num_outputs, np.int64)
+    for k in range(len(ids) - 1, -1, -1):  # reversed: the first track wins
+      table[ids[k]] = k + 2
+    table[self.mix_id], table[self.na_id] = 1, 0
+    return table[np.asarray(classes, np.int64)]
 
   def loss(self, outputs: jax.Array, batch: Example) -> tuple[jax.Array, dict[str, jax.Array]]:
     logits = outputs.astype(jnp.float32)
@@ -239,9 +270,10 @@ class LeadDetection(Task):
   def example_stats(self, combined: dict[str, Any], example: Example) -> dict[str, Any]:
     """Per-segment F1s, song-level counts and F1s, the confusion matrix, a heatmap excerpt."""
     _, ids, labels = self._tracks(example)
-    truth = np.where(labels >= 0, labels + 2, 0)
+    truth = self._as_target(np.where(labels >= 0, labels + 2, 0), ids)
     pred = combined["log_probs"].argmax(-1)
-    to_inst = lambda y: lead_metrics.to_instruments(y, ids, self.na_id, self.mix_id)
+    to_inst = ((lambda y: y) if self.inst_cls else
+               (lambda y: lead_metrics.to_instruments(y, ids, self.na_id, self.mix_id)))
     seg_f1, seg_inst_f1, seg_hits, seg_frames = [], [], 0, 0
     for (a, b), p in zip(self._windows(len(truth)), combined["segment_pred"]):
       t, p = truth[a:b], p[:b - a]
@@ -259,8 +291,8 @@ class LeadDetection(Task):
         "song_inst_f1": lead_metrics.macro_f1_present(to_inst(truth), to_inst(pred)),
         "confusion": lead_metrics.confusion_matrix(truth, pred, n),
         "heatmap": {"activity": combined["activity"][:, :int(self.heatmap_s * ACTIVITY_RATE)],
-                    "truth": truth[:excerpt].astype(np.int16),
-                    "pred": pred[:excerpt].astype(np.int16),
+                    "truth": self._as_tracks(truth[:excerpt], ids).astype(np.int16),
+                    "pred": self._as_tracks(pred[:excerpt], ids).astype(np.int16),
                     "track_names": combined["track_names"]},
     }
 
@@ -310,26 +342,29 @@ class LeadDetection(Task):
   # ---- predict ----------------------------------------------------------------------------
   def predict_inputs(self, path: str, sample_rate: int, channels: int,
                      segment_s: float) -> Iterator[tuple[float, Example]]:
-    """A folder of stems (a file named like `*mix*` is the mix, else the stems are summed);
-    instrument ids from the file names (vocabulary names in them), else unknown. The song is
-    read whole (one segment)."""
+    """A folder of stems; a file named like `*mix*` is the mix (else the stems are summed).
+    Instrument of each stem: given in `instruments.json` ({file name: instrument}) in the
+    folder, else from a MedleyDB `*_METADATA.yaml` in the folder or its parent, else from the
+    file name (a vocabulary name in it), else unknown. Hidden files (`._x`) are ignored. The song
+    is read whole (one segment)."""
     del sample_rate, channels, segment_s
     root = pathlib.Path(path)
     if not root.is_dir():
       raise DatasetError(f"{path}: lead detection reads a folder of stems")
-    files = sorted(f for f in root.iterdir() if f.suffix.lower() in AUDIO_EXTENSIONS)
+    files = sorted(f for f in root.iterdir()
+                   if f.suffix.lower() in AUDIO_EXTENSIONS and not f.name.startswith("."))
     mixes = [f for f in files if "mix" in f.stem.lower()]
     stems = [f for f in files if f not in mixes]
     if not stems:
       raise DatasetError(f"{path}: no stem audio files ({', '.join(AUDIO_EXTENSIONS)})")
     audio = [io.load(f, self.sample_rate, 1)[0][0] for f in stems]
     t = max(len(a) for a in audio)
+    names = stem_instruments(root, stems)
     example: Example = {
         "id": root.name,
         self.stems_key: np.stack([np.pad(a, (0, t - len(a))) for a in audio]),
-        self.instruments_key: np.array([lead_vocabulary.id_from_text(f.stem,
-                                                                     self.instrument_vocabulary)
-                                        - self.instrument_offset for f in stems]),
+        self.instruments_key: np.array([lead_vocabulary.instrument_id(n, self.instrument_vocabulary)
+                                        - self.instrument_offset for n in names]),
         "track_names": [f.stem for f in stems]}
     if mixes:
       example[self.mix_key] = io.load(mixes[0], self.sample_rate, 1)[0][0]
@@ -341,17 +376,21 @@ class LeadDetection(Task):
     del calibration
     pred = combined["log_probs"].argmax(-1)
     names, ids = combined["track_names"], combined["inst_ids"]
+    rows = self._as_tracks(pred, ids)
     timeline = []
     edges = np.flatnonzero(np.diff(pred)) + 1
     for a, b in zip(np.concatenate([[0], edges]), np.concatenate([edges, [len(pred)]])):
-      c = int(pred[a])
-      if c == 0:
+      c, row = int(pred[a]), int(rows[a])
+      if (c == self.na_id) if self.inst_cls else (c == 0):
         continue
+      if self.inst_cls:
+        instrument = self.class_names[c]
+      else:
+        instrument = "mix" if c == 1 else self.instrument_name(int(ids[c - 2]))
       timeline.append({"start": round(a / self.frame_rate, 3), "end": round(b / self.frame_rate, 3),
-                       "track": names[c - 1],
-                       "instrument": "mix" if c == 1 else self.instrument_name(int(ids[c - 2]))})
+                       "track": names[row - 1] if row else "", "instrument": instrument})
     return {"id": combined["id"], "timeline": timeline, "frame_rate": self.frame_rate,
-            "frames": pred.astype(int).tolist(), "track_names": list(names),
+            "frames": rows.astype(int).tolist(), "track_names": list(names),
             "activity_rate": ACTIVITY_RATE,
             "activity": np.round(combined["activity"], 3).tolist()}
 
@@ -376,6 +415,34 @@ class LeadDetection(Task):
   # ---- the old interface's names, for the spine in transition ---------------------------------
   def reference(self, example: Example) -> Any:
     return example
+
+
+def stem_instruments(folder: pathlib.Path, stems: list[pathlib.Path]) -> list[str]:
+  """The instrument name of each stem file: `instruments.json` in `folder` ({file name or stem:
+  name}), else a MedleyDB `*_METADATA.yaml` in `folder` or its parent (`stems.Sxx.filename` →
+  `instrument`), else the file's stem. Raises DatasetError for an unreadable instruments.json."""
+  given: dict[str, str] = {}
+  listed = folder / "instruments.json"
+  if listed.is_file():
+    try:
+      given = {str(k): str(v) for k, v in json.loads(listed.read_text()).items()}
+    except (ValueError, AttributeError) as e:
+      raise DatasetError(f"{listed}: need a JSON object {{file name: instrument}} ({e})") from e
+  else:
+    import yaml
+
+    for meta in (*sorted(folder.glob("*_METADATA.yaml")),
+                 *sorted(folder.parent.glob("*_METADATA.yaml"))):
+      if meta.name.startswith("."):  # macOS `._x` twins
+        continue
+      try:
+        entries = (yaml.safe_load(meta.read_text()) or {}).get("stems") or {}
+      except (yaml.YAMLError, UnicodeDecodeError, AttributeError) as e:
+        raise DatasetError(f"{meta}: not a MedleyDB METADATA.yaml ({e})") from e
+      given = {str(e.get("filename", "")): str(e.get("instrument", "")) for e in entries.values()
+               if isinstance(e, dict)}
+      break
+  return [given.get(f.name) or given.get(f.stem) or f.stem for f in stems]
 
 
 def _text(value: Any) -> str:

@@ -171,6 +171,7 @@ class Separation(Task):
 
   allow_specaugment = False
   allow_mixup = False
+  needs_output_dir = True  # predict writes the stems as WAV files (instrax/predict.py)
 
   def __post_init__(self):
     self.sources = tuple(self.sources)
@@ -347,7 +348,8 @@ class Separation(Task):
 
   def predict(self, combined: np.ndarray, calibration: dict[str, Any]) -> dict[str, Any]:
     """{"sources", "sample_rate", "duration_s", "rms_dbfs" per source, "stems": name → (T,)
-    float32}; "stems" is audio for `write_prediction`, not for JSON."""
+    float32}; `write_prediction` replaces the "stems" audio by the WAV paths it writes, so the
+    JSON/CSV the CLI writes holds paths, never raw audio."""
     del calibration
     rms = np.sqrt(np.mean(np.square(combined, dtype=np.float64), axis=1))
     return {"sources": list(self.sources), "sample_rate": self.sample_rate,
@@ -357,7 +359,8 @@ class Separation(Task):
             "stems": {s: np.asarray(combined[i], np.float32) for i, s in enumerate(self.sources)}}
 
   def write_prediction(self, prediction: dict[str, Any], stem: str, output_dir: str) -> list[str]:
-    """Writes `<output_dir>/<stem>/<source>.wav` (16-bit PCM, clipped) per source."""
+    """Writes `<output_dir>/<stem>/<source>.wav` (16-bit PCM, clipped) per source and replaces
+    `prediction["stems"]` (audio) by {source: path} in place; returns the paths."""
     import soundfile as sf
 
     folder = os.path.join(output_dir, stem)
@@ -368,4 +371,5 @@ class Separation(Task):
       sf.write(path, np.clip(audio, -1.0, 1.0 - 1 / 32768), prediction["sample_rate"],
                subtype="PCM_16")
       paths.append(path)
+    prediction["stems"] = dict(zip(prediction["stems"], paths))
     return paths

@@ -194,7 +194,7 @@ class Tagging(Task):
             "untuned": [n for n, u in zip(self.class_names, untuned) if u]}
 
   def metric_names(self) -> tuple[str, ...]:
-    return ("map", "map_classes", "roc_auc", "lrap", "observed_fraction",
+    return ("map", "map_classes", "roc_auc", "lrap", "observed_fraction", "macro_f1_at_0.5",
             *(f"{a}_{k}" for a in ("macro", "micro") for k in ("f1", "precision", "recall")))
 
   def metrics(self, stats: list[Any], calibration: dict[str, Any]) -> dict[str, float]:
@@ -212,6 +212,9 @@ class Tagging(Task):
         out[f"{avg}_{k}"] = prf[f"{avg}_{k}"] if cols.size else float("nan")
     for c, f1 in zip(cols, prf["f1"]):
       out[f"f1/{self.class_names[c]}"] = f1
+    # The OpenMIC baseline's convention, for comparison with it: one fixed threshold of 0.5.
+    fixed = classification.multilabel_prf(labels[:, cols], scores[:, cols] >= 0.5, mask[:, cols])
+    out["macro_f1_at_0.5"] = fixed["macro_f1"] if cols.size else float("nan")
     for name, a in zip(self.class_names, ap):
       if np.isfinite(a):  # classes without an observed positive have no AP (left out of `map`)
         out[f"ap/{name}"] = a
@@ -231,6 +234,11 @@ class Tagging(Task):
             "per_class_prf": plots.prf_bars_figure(labels, y_pred, self.class_names, mask,
                                                    "test split, observed entries"),
             "confusion": plots.error_confusion_figure(labels, y_pred, self.class_names, mask)}
+
+  def pr_curves(self, stats: list[Any]) -> dict[str, tuple[np.ndarray, np.ndarray, Any]]:
+    labels, mask, scores = self._scores(stats)
+    return {n: (labels[:, c], scores[:, c], mask[:, c].astype(np.float64))
+            for c, n in enumerate(self.class_names) if mask[:, c].any()}
 
   def table(self, metrics: dict[str, float]) -> str:
     """Per-class F1 (tuned thresholds) and AP over the observed labels of one split."""

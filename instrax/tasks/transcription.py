@@ -13,6 +13,18 @@ decoded once (`metrics.transcription.detect`) and scored by mir_eval at every (t
 of the grid; calibration picks the pair with the best MEAN per-piece onset F1 on validation;
 metrics are means of per-piece P/R/F1 for onsets and onsets + velocity.
 
+dB floor (`file_db_reference`, default on): the seed floors the log-mel at the WHOLE file's max
+− 80 dB. The frontend then runs unfloored (`frontend.top_db=None`) and every model input carries
+`ref_db`, the max dB of the file (`instrax.audio.file_db`), with which the model floors: a piece's
+eval chunks and a predicted file's segments all share it. Training examples measure it on the
+stored record (a 20 s segment of the piece, or the whole piece when records are whole).
+
+Predict (`predict_inputs` / `merge_predictions`): the file is read twice in blocks (bounded
+memory): once for its ref_db and length, then as segments owning `predict.segment_s` each (a
+multiple of the hop, so all segments share the file's frame grid) plus `predict_context_s` of
+audio on both sides; each segment keeps the notes whose peak frame it owns, offset by its start,
+so a note on a segment boundary is found once.
+
 Notes in examples: `notes_key` (N, ≥4) float rows [onset_s, offset_s, midi_pitch, velocity 1..127,
 ...] (the synthmix / maps / maestro `notes` feature); pitches outside 21..108 are ignored.
 """
@@ -22,12 +34,15 @@ from __future__ import annotations
 import csv
 import dataclasses
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from scipy import special
 
+from instrax.audio import file_db
 from instrax.errors import ConfigError
 from instrax.metrics import transcription as tr
 from instrax.tasks import transcription_plots
@@ -41,10 +56,13 @@ EXCERPT_S = 10.0  # seconds of piano roll kept per piece for the figures
 
 
 def audio_of(example: Example, key: str = "audio") -> np.ndarray:
-  """Mono float32 (T,) of an example: int16 PCM (T, C) / 32768, or float (T, C) / (T,) as is."""
+  """Mono float32 (T,) of an example: int16 PCM (T, C) / 32768 / `gain` (when stored), or float
+  (T, C) / (T,) as is."""
   audio = np.asarray(example[key])
-  audio = audio.astype(np.float32) / 32768.0 if np.issubdtype(audio.dtype, np.integer) \
-      else audio.astype(np.float32)
+  if np.issubdtype(audio.dtype, np.integer):
+    audio = audio.astype(np.float32) / np.float32(32768.0 * float(example.get("gain", 1.0)))
+  else:
+    audio = audio.astype(np.float32)
   return audio.mean(axis=1) if audio.ndim == 2 else audio
 
 
@@ -103,6 +121,8 @@ class Transcription(Task):
   blur_taps: int = 11
   blur_sigma: float = 1.0
   midi_note_s: float = 1.0  # MIDI out: a note lasts until the key's next onset, at most this
+  file_db_reference: bool = True  # the model input `ref_db`: floor at the file's max − 80 dB
+  predict_context_s: float = 0.0  # audio around each predict segment; 0: eval_overlap_s / 2
 
   allow_specaugment = False
   allow_mixup = False
@@ -121,11 +141,26 @@ class Transcription(Task):
 
   # ---- frontend-derived sizes -----------------------------------------------------------------
   def bind_frontend(self, info: Any) -> None:
-    """The Experiment's frontend (sample_rate, hop_length, frame_rate, num_frames)."""
+    """The Experiment's FrontendInfo (or, in tests, a `Frontend` itself)."""
     if info.sample_rate != self.sample_rate:
       raise ConfigError(f"task.sample_rate={self.sample_rate} but the frontend runs at "
                         f"{info.sample_rate} Hz; make them equal.")
+    features = getattr(info, "features", None) or info
+    if self.file_db_reference and getattr(features, "top_db", None) is not None:
+      raise ConfigError("task.file_db_reference floors the log-mel at the file's max − 80 dB in "
+                        "the model; set --config.frontend.top_db=None (or "
+                        "--config.task.file_db_reference=False for a per-chunk floor)")
     self.frontend = info
+    self._features = features
+
+  def ref_db(self, audio: np.ndarray) -> np.float32:
+    """The max dB of the frontend's features over a whole (T,) mono signal (`file_db`)."""
+    info = self._info()
+    return np.float32(file_db.file_max_db(self._features, audio, self.hop,
+                                          int(getattr(info, "n_fft", 0)) or 2048))
+
+  def _max_db(self) -> file_db.MaxDb:
+    return file_db.MaxDb(self._features, self.hop, int(getattr(self._info(), "n_fft", 0)) or 2048)
 
   def _info(self) -> Any:
     if self.frontend is None:
@@ -157,7 +192,10 @@ class Transcription(Task):
     return ("audio", self.notes_key)
 
   def input_spec(self) -> dict[str, jax.ShapeDtypeStruct]:
-    return {"audio": jax.ShapeDtypeStruct((1, self._samples(self.chunk_frames)), jnp.float32)}
+    spec = {"audio": jax.ShapeDtypeStruct((1, self._samples(self.chunk_frames)), jnp.float32)}
+    if self.file_db_reference:
+      spec["ref_db"] = jax.ShapeDtypeStruct((), jnp.float32)
+    return spec
 
   def model_kwargs(self) -> dict[str, Any]:
     return {"num_classes": KEYS}
@@ -177,8 +215,11 @@ class Transcription(Task):
     crop = np.pad(crop, (0, n - len(crop)))[None]
     onsets, velocity = onset_roll(example[self.notes_key], first, self.chunk_frames, self.frame_s,
                                   self.onset_dilation)
-    return {"audio": np.ascontiguousarray(crop, np.float32),
-            "targets": {"onsets": onsets[1:], "velocity": velocity[1:]}}
+    out = {"audio": np.ascontiguousarray(crop, np.float32),
+           "targets": {"onsets": onsets[1:], "velocity": velocity[1:]}}
+    if self.file_db_reference:
+      out["ref_db"] = self.ref_db(audio)
+    return out
 
   def loss(self, outputs: dict[str, jax.Array], batch: Example) -> tuple[jax.Array, dict]:
     """Seed loss; outputs {"onsets": (B, S, T−1, 88), "velocity": (B, T−1, 88)} logits."""
@@ -200,7 +241,11 @@ class Transcription(Task):
     padded = np.pad(audio, (0, max(0, (n_chunks - 1) * stride * self.hop + n - len(audio))))
     chunks = np.stack([padded[c * stride * self.hop:c * stride * self.hop + n]
                        for c in range(n_chunks)])
-    return {"audio": chunks[:, None].astype(np.float32)}
+    out = {"audio": chunks[:, None].astype(np.float32)}
+    if self.file_db_reference:
+      ref = example["ref_db"] if "ref_db" in example else self.ref_db(audio)
+      out["ref_db"] = np.full(n_chunks, ref, np.float32)
+    return out
 
   def combine(self, outputs: dict[str, np.ndarray], example: Example) -> dict[str, np.ndarray]:
     """Chunk logits → {"onsets", "velocity"}: (frames, 88) float32 probabilities of the piece."""
@@ -208,9 +253,11 @@ class Transcription(Task):
     out = {}
     for name, logits in (("onsets", np.asarray(outputs["onsets"])[:, -1]),
                          ("velocity", np.asarray(outputs["velocity"]))):
-      probs = 1 / (1 + np.exp(-logits.astype(np.float32)))
+      probs = special.expit(logits.astype(np.float32))
       probs = np.pad(probs, ((0, 0), (1, 0), (0, 0)))  # left-pad: output t ↔ frame t
       out[name] = stitch(probs, self.eval_overlap_frames, total)
+    if "keep_frames" in example:  # a predict segment: the frames whose notes it owns
+      out["keep_frames"] = np.asarray(example["keep_frames"])
     return out
 
   def _reference(self, example: Example) -> np.ndarray:
@@ -290,16 +337,59 @@ class Transcription(Task):
     return "\n".join(rows)
 
   # ---- predict --------------------------------------------------------------------------------
-  def predict(self, combined: dict[str, np.ndarray], calibration: dict[str, Any]
-              ) -> dict[str, Any]:
-    """{"notes": [{"onset_s", "key" (MIDI), "velocity" (1..127)}], "threshold", "shift_s"}."""
+  def predict_inputs(self, path: str, sample_rate: int, channels: int,
+                     segment_s: float) -> Iterator[tuple[float, Example]]:
+    """The file as overlapping segments (see the module doc): (start_s, {"audio" (T, C),
+    "ref_db", "keep_frames" (2,) the [first, stop) segment frames it owns})."""
+    from instrax.audio import io
+
+    acc, samples = self._max_db(), 0
+    for block in io.stream(path, sample_rate, channels, segment_s):
+      acc.add(block.mean(axis=0))
+      samples += block.shape[1]
+    ref = np.float32(acc.result())
+    context_s = self.predict_context_s or self.eval_overlap_s / 2
+    layout = predict_segments(samples, self.hop, max(1, round(segment_s / self.frame_s)),
+                              int(np.ceil(context_s / self.frame_s)))
+    buf, buf_start = np.zeros((channels, 0), np.float32), 0
+    blocks = io.stream(path, sample_rate, channels, segment_s)
+    for i, (start, stop, keep) in enumerate(layout):
+      while buf_start + buf.shape[1] < stop:
+        buf = np.concatenate([buf, next(blocks)], axis=1)
+      audio = buf[:, start - buf_start:stop - buf_start]
+      yield start / sample_rate, {"audio": audio.T, "ref_db": ref, "keep_frames": keep}
+      following = layout[i + 1][0] if i + 1 < len(layout) else stop  # starts never go back
+      buf, buf_start = buf[:, following - buf_start:], following
+
+  def _notes(self, combined: dict[str, np.ndarray], threshold: float) -> np.ndarray:
+    """(N, 3) [frame, key index, velocity 0..1] of the notes a combined output owns."""
+    found = self._detect(combined, threshold)
+    keep = found.prob >= threshold
+    lo, hi = combined.get("keep_frames", (0, len(combined["onsets"])))
+    keep &= (found.frame >= lo) & (found.frame < hi)
+    return np.column_stack([found.frame[keep], found.key[keep], found.velocity[keep]])
+
+  def merge_predictions(self, parts: list[tuple[float, Any]],
+                        calibration: dict[str, Any]) -> dict[str, Any]:
+    """{"notes": [{"onset_s", "key" (MIDI), "velocity" (1..127)}] sorted by onset then key,
+    "threshold", "shift_s"}: each part's owned notes offset by its start."""
     threshold = float(calibration.get("threshold", DEFAULT_THRESHOLD))
     shift = float(calibration.get("shift_s", DEFAULT_SHIFT_S))
-    notes = tr.notes_at(self._detect(combined, threshold), threshold, self.frame_s, shift)
+    rows = []
+    for start_s, combined in parts:
+      n = self._notes(combined, threshold)
+      rows.append(np.column_stack([start_s + n[:, 0] * self.frame_s + shift,
+                                   n[:, 1] + tr.LOWEST_KEY, n[:, 2]]))
+    notes = np.concatenate(rows) if rows else np.zeros((0, 3))
     notes = notes[np.lexsort((notes[:, 1], notes[:, 0]))]
     return {"notes": [{"onset_s": round(max(0.0, o), 4), "key": int(k),
                        "velocity": int(np.clip(round(v * 127), 1, 127))} for o, k, v in notes],
             "threshold": threshold, "shift_s": shift}
+
+  def predict(self, combined: dict[str, np.ndarray], calibration: dict[str, Any]
+              ) -> dict[str, Any]:
+    """The prediction of one whole input (`merge_predictions` of one part at 0 s)."""
+    return self.merge_predictions([(0.0, combined)], calibration)
 
   def write_prediction(self, prediction: dict[str, Any], stem: str, output_dir: str) -> list[str]:
     """`<stem>.mid` (piano, pretty_midi) and `<stem>.csv` (onset_s, key, velocity)."""
@@ -325,3 +415,18 @@ class Transcription(Task):
     midi_path = os.path.join(output_dir, f"{stem}.mid")
     midi.write(midi_path)
     return [midi_path, csv_path]
+
+
+def predict_segments(samples: int, hop: int, step: int, context: int
+                     ) -> list[tuple[int, int, np.ndarray]]:
+  """How predict cuts a file of `samples` samples: [(start, stop) samples, keep_frames (2,)], one
+  per `step` frames owned, with `context` frames of audio on each side where the file has them.
+  Starts are multiples of `hop`, so segment frame j is file frame start / hop + j; the owned frames
+  of all segments tile the file's `samples // hop + 1` frames exactly once."""
+  frames = samples // hop + 1
+  out = []
+  for own in range(0, frames, step):
+    first = max(0, own - context)
+    stop = min(samples, (own + step + context) * hop)
+    out.append((first * hop, stop, np.array([own - first, min(frames, own + step) - first])))
+  return out

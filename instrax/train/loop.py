@@ -233,6 +233,7 @@ def _train(exp: Experiment, dataset, workdir: str, run_meta: dict[str, Any]):
         is_log = step % t.log_every == 0 or step == t.num_steps
         is_eval = step == t.num_steps or bool(t.eval_every and step % t.eval_every == 0)
         is_ckpt = is_eval or step % t.checkpoint_every == 0
+        _hold_for_tests(step, sigterm)
         if multiprocess:  # agree on SIGTERM only at steps where every process syncs anyway
           preempted = (is_log or is_ckpt) and sigterm.agreed()
         else:
@@ -277,6 +278,18 @@ def _train(exp: Experiment, dataset, workdir: str, run_meta: dict[str, Any]):
     ckpt.close()
     writer.close()
   return state
+
+
+def _hold_for_tests(step: int, sigterm: _Sigterm) -> None:
+  """Fault-injection hook (tests/reliability): with INSTRAX_HOLD_AT_STEP=N, once update N is
+  computed (before it is logged or saved) touch the file $INSTRAX_HOLD_MARK and wait, at most 10
+  minutes, for SIGTERM or a kill, so a test signals the run at a known step. Unset: nothing."""
+  if os.environ.get("INSTRAX_HOLD_AT_STEP") != str(step):
+    return
+  open(os.environ["INSTRAX_HOLD_MARK"], "w").close()
+  deadline = time.time() + 600
+  while not sigterm.received and time.time() < deadline:
+    time.sleep(0.01)
 
 
 def _check_finite(step: int, metrics: dict[str, Any], policy: str,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io as pyio
 import struct
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -237,9 +238,22 @@ def test_implausible_header_fields(tmp_path):
   assert "sample rate" in load_error(write(tmp_path, "r.wav", wav_bytes(ones, 10, PCM, 16)))
 
 
+def _peak_mib(fn) -> float:
+  """Peak Python/numpy heap (MiB) while `fn()` runs; tracemalloc also records an allocation that
+  numpy attempts and fails (MemoryError), so an attempt to trust a huge header shows here."""
+  tracemalloc.start()
+  try:
+    fn()
+  finally:
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+  return peak
+
+
 def test_huge_declared_size_does_not_allocate_it(tmp_path):
   ints = np.full((50, 1), 1000, np.int16)
   path = write(tmp_path, "a.wav", wav_bytes(ints, 16000, PCM, 16, data_size=0xFFFFFFF0))
+  assert _peak_mib(lambda: io.load(path)) < 64  # the header claims 4 GiB
   audio, _ = io.load(path)
   np.testing.assert_array_equal(audio, ints.T / np.float32(32768))
   flac = bytearray(encoded(ints, 16000, "FLAC", "PCM_16"))
@@ -247,7 +261,8 @@ def test_huge_declared_size_does_not_allocate_it(tmp_path):
   flac[22:26] = b"\xff\xff\xff\xff"
   path = write(tmp_path, "a.flac", bytes(flac))
   assert sf.info(path).frames == 2**36 - 1  # 256 GiB as float32 if trusted
-  load_error(path)
+  assert _peak_mib(lambda: load_error(path)) < 64  # read in bounded blocks
+  assert "MemoryError" not in load_error(path)
 
 
 # --- fuzzing: any bytes give finite float32 (C, T) or AudioDecodeError -------------------------
@@ -274,6 +289,21 @@ def mutated_files(draw) -> tuple[str, bytes]:
   if draw(st.booleans()):
     data = data[:draw(st.integers(0, len(data)))]
   return ("wav" if kind == "fwav" else kind), bytes(data)
+
+
+@pytest.mark.parametrize("kind", sorted(SEEDS))
+def test_fuzz_seeds_and_sample_byte_mutations_decode(tmp_path, kind):
+  """The fuzz test's seeds decode (so its inputs exercise decoding, not only the error path)."""
+  ext = "wav" if kind == "fwav" else kind
+  audio, rate = io.load(write(tmp_path, f"s.{ext}", SEEDS[kind]), 16000)
+  assert rate == 16000 and audio.shape[0] == 2 and abs(audio.shape[1] - 1600) <= 1200
+  assert audio.std() > 0.01
+  if kind == "wav":  # a changed sample byte (past the 44-byte header) changes just that sample
+    data = bytearray(SEEDS[kind])
+    data[44 + 4 * 10 + 1] ^= 0x40  # sample 10, channel 0, high byte
+    changed, _ = io.load(write(tmp_path, "m.wav", bytes(data)))
+    diff = np.flatnonzero(changed != audio)
+    assert diff.tolist() == [10] and abs(changed[0, 10] - audio[0, 10]) == 0x4000 / 32768
 
 
 @pytest.fixture(scope="module")

@@ -288,3 +288,12 @@ def test_unrecognised_bytes_also_list_the_supported_formats(tmp_path):
     io.load(write(tmp_path, "x.bin", b"hello" * 100))
   message = str(e.value)
   assert "format not recognised" in message and "FLAC" in message and "ffmpeg" in message
+
+
+def test_a_corrupt_mp3_is_called_corrupt_not_a_pipe(tmp_path):
+  path = tmp_path / "song.mp3"
+  path.write_bytes(b"ID3\x03\x00\x00\x00\x00\x00\x00" + bytes(range(256)) * 20)
+  with pytest.raises(AudioDecodeError) as info:
+    io.load(path)
+  assert "corrupt or not audio" in info.value.reason and "MP3" in info.value.reason
+  assert "pipe" not in info.value.reason

@@ -74,13 +74,25 @@ def test_build_real_reencoded_files(tmp_path, real_fixtures):
   real = real_fixtures / "maps"
   fixtures.copy_real(real, tmp_path / "manual", REAL_STEMS)
   builder = data_builders.prepare("maps/pieces", str(tmp_path / "data"), tmp_path / "manual")
-  splits = {s: split_examples(builder, s) for s in builder.info.splits}
-  found = {k: (s, v) for s, exs in splits.items() for k, v in exs.items()}
+  records = {s: [builder.as_data_source(s)[i] for i in range(len(builder.as_data_source(s)))]
+             for s in builder.info.splits}
+  found = {ex["id"].decode(): s for s, exs in records.items() for ex in exs}
   assert set(found) == set(REAL_STEMS)
-  assert found[REAL_STEMS[0]][0] == found[REAL_STEMS[1]][0]  # bach_847: one split
-  _, ex = found["MAPS_MUS-alb_esp2_SptkBGCl"]
-  info = sf.info(real / "flac" / "MAPS_MUS-alb_esp2_SptkBGCl.flac")
-  assert ex["audio"].shape == (info.frames, 1) and info.samplerate == 16000
-  tsv = np.loadtxt(real / "tsv" / "MAPS_MUS-alb_esp2_SptkBGCl.tsv", skiprows=1, ndmin=2)
-  tsv = tsv[np.lexsort((tsv[:, 2], tsv[:, 0]))]
-  np.testing.assert_allclose(ex["notes"], tsv, rtol=1e-6)
+  assert found[REAL_STEMS[0]] == found[REAL_STEMS[1]]  # bach_847: one split
+  for stem in REAL_STEMS:
+    audio, rate = sf.read(real / "flac" / f"{stem}.flac", dtype="int16")
+    tsv = np.loadtxt(real / "tsv" / f"{stem}.tsv", skiprows=1, ndmin=2)
+    tsv = tsv[np.lexsort((tsv[:, 2], tsv[:, 0]))]
+    mine = [ex for ex in records[found[stem]] if ex["id"].decode() == stem]
+    if found[stem] != "train":  # validation / test: the whole recording
+      (ex,) = mine
+      assert ex["audio"].shape == (len(audio), 1) and ex["offset_s"] == 0 and rate == 16000
+      np.testing.assert_allclose(ex["notes"], tsv, rtol=1e-6)
+      continue
+    # train: 20 s segments every 15 s, in proportion to the length, with their notes
+    assert len(mine) == 1 + int(np.ceil((len(audio) / rate - 20) / 15))
+    for ex in mine:
+      start = round(float(ex["offset_s"]) * rate)
+      np.testing.assert_array_equal(ex["audio"][:, 0], audio[start:start + len(ex["audio"])])
+      inside = tsv[(tsv[:, 0] < start / rate + 20) & (tsv[:, 1] > start / rate)]
+      np.testing.assert_allclose(ex["notes"][:, 0] + ex["offset_s"], inside[:, 0], atol=1e-4)

@@ -56,6 +56,22 @@ def test_split_sizes(built):
   assert {s: len(v) for s, v in examples.items()} == SPLIT_SIZES
 
 
+def test_pieces_and_excerpts_are_pinned(built):
+  """Fixed expected ids (a salted or version-dependent choice of pieces or excerpts fails): the
+  pieces split in sha1-of-name order, the excerpts drawn from the seeded per-example RNG."""
+  ids = {split: sorted((int(i.split("#")[1]), i) for i in (e["id"].decode() for e in exs))
+         for split, exs in built[1].items()}
+  assert {i.split(" ")[0] for _, i in ids["train"]} == {
+      "bach/bwv1.6", "bach/bwv10.7", "bach/bwv101.7", "bach/bwv104.6"}
+  assert [i for _, i in ids["validation"]] == [
+      f"bach/bwv103.6 bars {b} #{n}" for n, b in enumerate(
+          ["4-6", "14-15", "8-9", "9-11", "1-3", "3-4", "11-13", "13-14"])]
+  assert [i for _, i in ids["test"]] == [
+      f"bach/bwv102.7 bars {b} #{n}" for n, b in enumerate(
+          ["4-5", "9-12", "4-5", "12-13", "7-8", "13-15", "7-8", "6-8"])]
+  assert ids["train"][0][1] == "bach/bwv104.6 bars 3-4 #0"
+
+
 def test_metadata_survives_reload(built):
   data_dir = built[0]
   fresh = data_builders.get_builder("synthmix/tiny", str(data_dir))

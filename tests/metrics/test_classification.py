@@ -130,3 +130,27 @@ def test_per_class_table():
   with_ap = C.per_class_table(names, {**out, "ap": np.array([0.5, np.nan, 0.7])})
   assert with_ap.splitlines()[0].split()[-1] == "AP"
   assert "0.6000" in with_ap.splitlines()[-2]  # macro AP over the classes with an AP
+
+
+def test_per_class_table_hand_computed():
+  # cello: 2 true, both found, 1 false alarm → P 2/3, R 1, F1 0.8; flute: 1 true, missed → 0 0 0.
+  y_true = np.array([[1, 0], [1, 1], [0, 0]])
+  y_pred = np.array([[1, 0], [1, 0], [1, 0]])
+  out = C.multilabel_prf(y_true, y_pred)
+  assert (int(out["fp"][0]), int(out["fn"][1])) == (1, 1)
+  lines = C.per_class_table(["cello", "flute"], {**out, "ap": np.array([0.25, 0.75])}).splitlines()
+  assert lines[2].split() == ["cello", "2", "0.6667", "1.0000", "0.8000", "0.2500"]
+  assert lines[3].split() == ["flute", "1", "0.0000", "0.0000", "0.0000", "0.7500"]
+  # macro: means of the rows (AP 0.5); micro: tp 2, fp 1, fn 1 → P = R = F1 = 2/3; support 3
+  assert lines[5].split() == ["macro", "3", "0.3333", "0.5000", "0.4000", "0.5000"]
+  assert lines[6].split() == ["micro", "3", "0.6667", "0.6667", "0.6667"]
+  nan_ap = C.per_class_table(["cello", "flute"], {**out, "ap": np.array([np.nan, np.nan])})
+  assert nan_ap.splitlines()[5].split()[-1] == "nan"
+
+
+def test_accuracy_of_nothing_and_confusion_bounds():
+  assert C.accuracy(np.zeros(0, int), np.zeros(0, int)) == 0.0
+  with pytest.raises(ValueError, match=r"y_pred_idx has values outside \[0, 3\)"):
+    C.confusion_matrix([0, 1], [0, 3], 3)  # 3 is one past the last class
+  with pytest.raises(ValueError, match="y_true_idx"):
+    C.confusion_matrix([-1, 1], [0, 1], 3)

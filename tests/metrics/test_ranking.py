@@ -107,3 +107,50 @@ def test_shape_errors():
     R.average_precision(np.zeros((3, 2)), np.zeros((3,)))
   with pytest.raises(ValueError):
     R.lrap(np.zeros((3, 2)), np.zeros((3, 2)), mask=np.ones((3, 3)))
+
+
+# Class 0: one positive ranked second; class 1: positives ranked 1st and 3rd; class 2: none.
+HAND_Y = np.array([[0, 1, 0], [1, 1, 0], [0, 0, 0]])
+HAND_S = np.array([[0.9, 0.9, 0.2], [0.8, 0.5, 0.4], [0.1, 0.7, 0.3]])
+
+
+def test_average_precision_one_positive_and_none():
+  # class 0: P = 1/2 at its one positive; class 1: (1/2)·1 + (1/2)·(2/3) = 5/6; class 2: nan.
+  ap = R.average_precision(HAND_Y, HAND_S)
+  np.testing.assert_allclose(ap[:2], [0.5, 5 / 6], rtol=1e-12)
+  assert np.isnan(ap[2])
+
+
+def test_precision_recall_curve_hand_computed():
+  (p0, r0, t0), _, (p2, r2, _) = R.precision_recall_curve(HAND_Y, HAND_S)
+  # class 0 at s ≥ 0.1, 0.8, 0.9: (tp, fp) = (1, 2), (1, 1), (0, 1); then the (1, 0) end.
+  np.testing.assert_allclose(t0, [0.1, 0.8, 0.9])
+  np.testing.assert_allclose(p0, [1 / 3, 1 / 2, 0.0, 1.0])
+  np.testing.assert_allclose(r0, [1.0, 1.0, 0.0, 0.0])
+  np.testing.assert_allclose(r2, [1.0, 1.0, 1.0, 0.0])  # no positive: recall 1 (sklearn)
+  np.testing.assert_allclose(p2, [0.0, 0.0, 0.0, 1.0])
+
+
+def test_edge_classes():
+  # positive only at the lowest score (AP 1/3); one distinct score (AP 1/2); only positives.
+  y = np.array([[0, 1, 1], [0, 0, 1], [1, 0, 1]])
+  s = np.array([[0.9, 0.5, 0.3], [0.8, 0.5, 0.2], [0.1, 0.5, 0.1]])
+  ap = R.average_precision(y, s)
+  np.testing.assert_allclose(ap, [1 / 3, 1 / 3, 1.0])
+  np.testing.assert_allclose(R.average_precision(y[:2, 1:2], s[:2, 1:2]), [0.5])
+  p, r, _ = R.precision_recall_curve(y, s)[0]
+  np.testing.assert_allclose(r, [1.0, 0.0, 0.0, 0.0])  # recall by the final tp count
+  np.testing.assert_allclose(p, [1 / 3, 0.0, 0.0, 1.0])
+  auc = R.roc_auc(y, s)
+  assert np.isnan(auc.per_class[2])  # no negatives: undefined
+  np.testing.assert_allclose(auc.per_class[:2], [0.0, 0.5])
+
+
+def test_a_class_with_a_single_observed_entry_has_its_curve():
+  """One observed (positive) entry: AP 1, as scikit-learn (kills the `s.size == 1` mutant)."""
+  y = np.array([[1, 0], [0, 1], [1, 1]], bool)
+  s = np.array([[0.9, 0.2], [0.4, 0.8], [0.3, 0.6]])
+  mask = np.array([[True, True], [False, True], [False, True]])
+  ap = R.average_precision(y, s, mask)
+  assert ap[0] == 1.0 == skm.average_precision_score([1], [0.9])
+  assert ap[1] == pytest.approx(skm.average_precision_score(y[:, 1], s[:, 1]))

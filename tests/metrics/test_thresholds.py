@@ -95,3 +95,30 @@ def test_sweep_hand_computed():
   # 0.1: all predicted, tp 2 fp 2 -> F1 2/3; 0.5: perfect; 0.9: nothing -> 0
   assert [r["micro_f1"] for r in table] == pytest.approx([2 / 3, 1.0, 0.0])
   assert best == 0.5
+
+
+def test_f1_at_thresholds_hand_computed():
+  # Scores 0.9 0.8 0.7 0.3 0.1 with labels 1 0 1 1 0, predicting s ≥ t:
+  # t=0: tp 3 fp 2 fn 0 → 6/8; t=0.3 (inclusive): 3 1 0 → 6/7; t=0.5: 2 1 1 → 4/6;
+  # t=0.8: 1 1 2 → 2/5; t=0.95: 0 0 3 → 0.
+  y = np.array([1, 0, 1, 1, 0])
+  s = np.array([0.9, 0.8, 0.7, 0.3, 0.1])
+  f1 = T.f1_at_thresholds(y, s, np.array([0.0, 0.3, 0.5, 0.8, 0.95]))
+  np.testing.assert_allclose(f1, [6 / 8, 6 / 7, 4 / 6, 2 / 5, 0.0], rtol=1e-12)
+  # Order of the examples does not matter; no positives and no predictions → 0 (not NaN).
+  perm = np.array([3, 0, 4, 2, 1])
+  np.testing.assert_allclose(T.f1_at_thresholds(y[perm], s[perm], np.array([0.5])), [4 / 6])
+  np.testing.assert_array_equal(T.f1_at_thresholds(np.zeros(3), np.ones(3), np.array([2.0])),
+                                [0.0])
+
+
+def test_tune_skips_only_the_classes_without_positives():
+  # class 0: no positive → 0.5; class 1: scores 0.9 (pos), 0.3 (neg) → midpoint 0.6 (F1 1).
+  y = np.array([[0, 1], [0, 0]])
+  s = np.array([[0.2, 0.9], [0.3, 0.3]])
+  np.testing.assert_allclose(T.tune_thresholds(y, s), [0.5, 0.6])
+
+
+def test_sweep_over_a_one_value_grid():
+  best, table = T.sweep_global_threshold(np.array([[1, 0]]), np.array([[0.7, 0.2]]), [0.5])
+  assert best == 0.5 and len(table) == 1 and table[0]["micro_f1"] == 1.0

@@ -73,3 +73,16 @@ def test_rejects_wrong_input_shape():
   with pytest.raises(ValueError, match="229"):
     jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), jnp.zeros((1, 1, 128, 8)),
                                       train=False))
+
+
+def test_ref_db_input_floors_at_the_file_max_minus_80(model_and_vars):
+  """{"audio", "ref_db"}: the model sees max(x, ref_db − 80), the seed's whole-file floor."""
+  model, variables, x = model_and_vars
+  ref = jnp.array([-20.0, 10.0])
+  got = model.apply(variables, {"audio": x, "ref_db": ref}, train=False)
+  floored = jnp.maximum(x, ref[:, None, None, None] - 80.0)
+  want = model.apply(variables, floored, train=False)
+  np.testing.assert_allclose(np.asarray(got["onsets"]), np.asarray(want["onsets"]), atol=1e-5)
+  # the floor changes the output (x spans about −70..−10 dB: ref 10 floors most of it at −70)
+  plain = model.apply(variables, x, train=False)
+  assert not np.allclose(np.asarray(got["onsets"][1]), np.asarray(plain["onsets"][1]), atol=1e-3)

@@ -133,15 +133,17 @@ def test_predict_writes_only_into_output(trained, tmp_path):
       [sys.executable, "-m", "instrax.predict", f"--workdir={trained}", "--format=json",
        "--output=out", *files], cwd=root / "cwd", capture_output=True, text=True, timeout=600,
       env={**rel.run_env(), "PYTHONPATH": str(ROOT)})
-  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert proc.returncode == 1, proc.stderr[-3000:]  # some inputs failed
   assert _tree(root) - before == {"cwd/out/predictions.json"}
   with open(root / "cwd" / "out" / "predictions.json") as f:
-    results = json.load(f)
+    written = json.load(f)
+  assert written["run"]["workdir"] == trained and written["run"]["step"] > 0
+  results = written["results"]
   assert [r["file"] for r in results] == files
   ok = [r for r in results if "prediction" in r]
   assert len(ok) == 3 and all(r == {**ok[0], "file": r["file"]} for r in ok)  # same audio
-  assert all("error" in r for r in results[3:])
-  assert "4 of 7 file(s) could not be read" in proc.stderr
+  assert all(r["status"] == "error" and r["error"] for r in results[3:])
+  assert "3 of 7 input(s) predicted, 4 failed" in proc.stderr
 
 
 # Writing archive members to disk is what path traversal needs; reading a member into memory (the

@@ -119,3 +119,64 @@ def test_registry_and_aggregate():
     np.testing.assert_allclose(scores[1], score)
   with pytest.raises(ValueError):
     A.s1(np.zeros((0, 11)))
+
+
+# Logits whose sigmoid is exactly 1, 0.5 or 0 in float64, for scores exactly at a threshold.
+BIG = 1e4
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("s1", [0.5, 0.25, 0.5]),  # mean of sigmoids: (0.75 + 0.25)/2, (0.25 + 0.25)/2, 0.5
+    ("s2", [1.0, 0.5, 1.0]),  # sums 1, 0.5, 1 over their max 1
+    ("majority", [0.5, 0.0, 0.5]),  # window argmaxes: class 0, then class 2
+    ("softmax", [(9 / 13 + 1 / 5) / 2, (1 / 13 + 1 / 5) / 2, (3 / 13 + 3 / 5) / 2]),
+])
+def test_each_registered_name_gives_its_own_strategy(name, expected):
+  # softmax rows: (3, 1/3, 1)/(13/3) and (1/3, 1/3, 1)/(5/3)
+  logits = np.array([[LN3, -LN3, 0.0], [-LN3, -LN3, 0.0]])
+  _, scores = A.aggregate(name, [logits])
+  np.testing.assert_allclose(scores[0], expected, rtol=1e-12)
+
+
+def test_s1_default_threshold_is_inclusive():
+  logits = np.array([[0.0, 0.0, BIG], [0.0, -BIG, -BIG], [-BIG, -BIG, -BIG], [-BIG, -BIG, -BIG]])
+  pred, score = A.aggregate("s1", [logits])  # sigmoid sums 1, 0.5, 1 over 4 windows
+  np.testing.assert_array_equal(score[0], [0.25, 0.125, 0.25])
+  np.testing.assert_array_equal(pred[0], [True, False, True])  # 0.25 ≥ 0.25 kept
+
+
+def test_s2_default_threshold_is_inclusive():
+  logits = np.array([[BIG, BIG, 0.0, 0.0], [BIG, 0.0, 0.0, -BIG], [0.0, -BIG, -BIG, -BIG]])
+  pred, score = A.aggregate("s2", [logits])  # sums 2.5, 1.5, 1.0, 0.5
+  np.testing.assert_array_equal(score[0], [1.0, 0.6, 0.4, 0.2])
+  np.testing.assert_array_equal(pred[0], [True, True, True, False])  # 0.4 ≥ 0.4 kept
+
+
+def test_majority_needs_a_third_of_the_windows_rounded_up():
+  # 4 windows: 1/3·4 = 1.33, so a class needs 2 votes (the seed's n // 3 = 1 would keep all).
+  four = np.eye(3)[[0, 0, 1, 2]]
+  pred, score = A.aggregate("majority", [four])
+  np.testing.assert_array_equal(score[0], [0.5, 0.25, 0.25])
+  np.testing.assert_array_equal(pred[0], [True, False, False])
+  five = np.eye(3)[[0, 0, 1, 1, 2]]  # 5/3 = 1.67 → 2 votes: classes 0 and 1
+  np.testing.assert_array_equal(A.aggregate("majority", [five])[0][0], [True, True, False])
+
+
+def test_aggregate_passes_the_threshold_on():
+  logits = [np.zeros((2, 1))]  # S1 score 0.5
+  assert A.aggregate("s1", logits)[0][0, 0]  # default 0.25
+  assert not A.aggregate("s1", logits, threshold=0.6)[0][0, 0]
+  assert A.aggregate("majority", [np.eye(3)[[0, 0, 1]]], threshold=0.5)[0][0].tolist() == [
+      True, False, False]
+
+
+def test_softmax_is_stable_per_window():
+  # Window 2 is far below window 1: a max over all windows would underflow it to 0/0.
+  score = A.softmax_mean(np.array([[1000.0, 0.0], [-1000.0, -1001.0]]))[1]
+  p = 1 / (1 + np.exp(-1.0))  # softmax of (0, −1): (p, 1 − p)
+  np.testing.assert_allclose(score, [(1 + p) / 2, (1 - p) / 2], rtol=1e-12)
+
+
+def test_one_sample_windows():
+  np.testing.assert_array_equal(A.window_starts(3, 1, 0.0), [0, 1, 2])
+  np.testing.assert_array_equal(A.frame(np.array([[1.0, 2.0]]), 1, 0.0), [[[1.0]], [[2.0]]])

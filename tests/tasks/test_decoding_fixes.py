@@ -152,7 +152,7 @@ def test_majority_seed_is_a_vote_and_not_tuned():
   outputs = [rng.normal(size=(int(rng.integers(1, 5)), 11)) for _ in range(6)]
   refs = [np.eye(11, dtype=bool)[i % 11] for i in range(6)]
   task = clip_task(aggregation="s1", compare_aggregations=("majority_seed", "majority"))
-  calibration = task.calibrate(outputs, refs)
+  calibration = task.calibrate(list(zip(outputs, refs)))
   assert "threshold/majority_seed" not in calibration and "threshold/s1" in calibration
 
 
@@ -180,5 +180,5 @@ def test_tagging_reports_lrap_over_clips_with_an_observed_positive():
   logits = np.zeros((2, 1, len(OPENMIC)))
   logits[0, 0, :3] = (0.0, 1.0, -1.0)  # class 0 ranks 2nd of the 3 observed → 1/2
   refs = [task.reference({"relevance": r, "mask": m}) for r, m in zip(relevance, mask)]
-  got = task.metrics(list(logits), refs, {})
+  got = task.metrics(list(zip(list(logits), refs)), {})
   assert got["lrap"] == pytest.approx(0.5)  # before: (1/2 + 1) / 2 = 0.75

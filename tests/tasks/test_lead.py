@@ -32,8 +32,8 @@ def _example(seconds=4.0, k=3):
 
 
 def _task(**kw):
-  return TASKS.get("lead_detection")(sample_rate=SR, max_tracks=4, segment_s=2.0,
-                                     eval_hop_s=1.0, **kw)
+  return TASKS.get("lead_detection")(**{"sample_rate": SR, "max_tracks": 4, "segment_s": 2.0,
+                                        "eval_hop_s": 1.0, **kw})
 
 
 def test_train_example_permutes_stems_and_recomputes_labels():
@@ -143,3 +143,38 @@ def test_predict_inputs_reads_a_folder_of_stems(tmp_path):
   assert ex["track_names"] == ["1#vocal", "2#electric_guitar"]
   inputs = task.eval_inputs(ex)
   assert inputs["mix"].shape[0] == 1 and inputs["track_mask"][0].tolist() == [1, 1, 0, 0]
+
+
+def test_inst_cls_targets_metrics_and_timeline_name_instruments():
+  """formulation=inst_cls: classes = instrument ids (gm: program + 1; mix 130, none 131)."""
+  task = _task(formulation="inst_cls", segment_s=4.0, eval_hop_s=4.0, ch_permute=False)
+  assert task.num_outputs == 132 and task.class_names[-2:] == ("mix", "none")
+  ex = _example()
+  out = task.train_example(ex, np.random.default_rng(0))
+  want = np.array([1] * 75 + [41] * 75 + [129] * 75 + [131] * 75)
+  np.testing.assert_array_equal(out["targets"], want)
+  perfect = (np.eye(132)[want] * 10)[None]
+  combined = task.combine(perfect, ex)
+  stats = task.example_stats(combined, ex)
+  m = task.metrics([stats], {})
+  assert m["segment_f1"] == m["frame_accuracy"] == m["song_inst_f1"] == 1.0
+  # the heatmap marks rows (tracks): instrument 41 → the stem that has it, track class 3
+  np.testing.assert_array_equal(stats["heatmap"]["pred"][::75], [2, 3, 4, 0])
+  pred = task.predict(combined, {})
+  assert [(e["start"], e["end"], e["track"], e["instrument"]) for e in pred["timeline"]] == [
+      (0.0, 1.0, "1:Acoustic Grand Piano", "Acoustic Grand Piano"),
+      (1.0, 2.0, "2:Violin", "Violin"), (2.0, 3.0, "3:Drums", "Drums")]
+
+
+@pytest.mark.parametrize("name, fields", [
+    ("lead_inst_cls", dict(variant="by_inst")),
+    ("lead_crnn", dict(channels=4, rnn_features=4, hidden=4, n_mels=20))])
+def test_target_spec_matches_the_inst_cls_models(name, fields):
+  task = _task(formulation="inst_cls")
+  if name == "lead_inst_cls":
+    fields = dict(fields, enc_conv_dim=4, enc_hidden=8, enc_layers=1, enc_heads=2, enc_ffn=8,
+                  enc_pos_kernel=4, enc_pos_groups=2, attn_heads=2)
+  model = build_model(name, **task.model_kwargs(), **fields)
+  x = {k: jax.ShapeDtypeStruct((1, *s.shape), s.dtype) for k, s in task.input_spec().items()}
+  out = jax.eval_shape(lambda x: model.init_with_output(jax.random.key(0), x)[0], x)
+  assert out.shape == task.target_spec().shape

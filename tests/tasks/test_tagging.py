@@ -124,8 +124,8 @@ def test_metrics_equal_sklearn_with_the_mask_as_sample_weight():
   relevance, mask, outputs = clips(60, seed=2)
   task = make_task()
   refs = references(task, relevance, mask)
-  calibration = task.calibrate(outputs, refs)
-  got = task.metrics(outputs, refs, calibration)
+  calibration = task.calibrate(list(zip(outputs, refs)))
+  got = task.metrics(list(zip(outputs, refs)), calibration)
   y = relevance > 0.5
   scores = np.stack([(1 / (1 + np.exp(-o))).mean(0) for o in outputs])
   aps, aucs = [], []
@@ -155,7 +155,7 @@ def test_thresholds_come_from_validation_only():
   test_rel, test_mask, test_out = clips(40, seed=4)
   task = make_task()
   val_refs = references(task, val_rel, val_mask)
-  calibration = task.calibrate(val_out, val_refs)
+  calibration = task.calibrate(list(zip(val_out, val_refs)))
   val_scores = np.stack([task.probabilities(o) for o in val_out])
   expected = thresholds.tune_thresholds(val_rel > 0.5, val_scores, val_mask)
   got = np.asarray([calibration["thresholds"][n] for n in OPENMIC])
@@ -164,8 +164,9 @@ def test_thresholds_come_from_validation_only():
   assert calibration["untuned"] == [n for n, u in zip(OPENMIC, untuned) if u]
   # the test split is scored with the validation thresholds, not re-tuned on itself
   test_refs = references(task, test_rel, test_mask)
-  scored = task.metrics(test_out, test_refs, calibration)
-  retuned = task.metrics(test_out, test_refs, task.calibrate(test_out, test_refs))
+  scored = task.metrics(list(zip(test_out, test_refs)), calibration)
+  test_stats = list(zip(test_out, test_refs))
+  retuned = task.metrics(test_stats, task.calibrate(test_stats))
   test_scores = np.stack([task.probabilities(o) for o in test_out])
   y, m = test_rel > 0.5, test_mask
   pred = test_scores >= got
@@ -184,10 +185,10 @@ def test_fixed_mode_uses_the_fixed_threshold():
   relevance, mask, outputs = clips(30, seed=5)
   task = make_task(threshold_mode="fixed", fixed_threshold=0.7)
   refs = references(task, relevance, mask)
-  assert task.calibrate(outputs, refs) == {}
+  assert task.calibrate(list(zip(outputs, refs))) == {}
   scores = np.stack([task.probabilities(o) for o in outputs])
   y, pred = relevance > 0.5, scores >= 0.7
-  got = task.metrics(outputs, refs, {})
+  got = task.metrics(list(zip(outputs, refs)), {})
   assert got["micro_f1"] == pytest.approx(skm.f1_score(y[mask], pred[mask]), abs=1e-9)
 
 
@@ -218,11 +219,11 @@ def test_summaries_draw_pr_curves_and_table_lists_every_class():
   relevance, mask, outputs = clips(20, seed=6)
   task = make_task()
   refs = references(task, relevance, mask)
-  calibration = task.calibrate(outputs, refs)
-  figs = task.summaries(outputs, refs, calibration)
+  calibration = task.calibrate(list(zip(outputs, refs)))
+  figs = task.summaries(list(zip(outputs, refs)), calibration)
   assert set(figs) == {"pr_curves", "per_class_prf", "confusion"}
   assert len(figs["pr_curves"].axes[0].lines) == C
-  metrics = task.metrics(outputs, refs, calibration)
+  metrics = task.metrics(list(zip(outputs, refs)), calibration)
   table = task.table(metrics)
   assert all(name in table for name in OPENMIC) and "mAP" in table
   assert f"{metrics['map']:6.3f}" in table.splitlines()[-1]
@@ -234,12 +235,12 @@ def test_classes_observed_nowhere_are_left_out_not_crashing():
   relevance[:, :5] = 0.5
   task = make_task()
   refs = references(task, relevance, mask)
-  calibration = task.calibrate(outputs, refs)
-  got = task.metrics(outputs, refs, calibration)
+  calibration = task.calibrate(list(zip(outputs, refs)))
+  got = task.metrics(list(zip(outputs, refs)), calibration)
   assert not any(f"ap/{n}" in got for n in OPENMIC[:5])
   assert set(OPENMIC[:5]) <= set(calibration["untuned"])
   assert got["map_classes"] <= C - 5 and np.isfinite(got["map"])
-  assert len(task.summaries(outputs, refs, calibration)["pr_curves"].axes[0].lines) == C
+  assert len(task.summaries(list(zip(outputs, refs)), calibration)["pr_curves"].axes[0].lines) == C
   observed = [n for n in OPENMIC[5:] if f"f1/{n}" in got]
   assert observed and not any(f"f1/{n}" in got for n in OPENMIC[:5])
   assert got["macro_f1"] == pytest.approx(np.mean([got[f"f1/{n}"] for n in observed]))

@@ -23,7 +23,7 @@ NOTES = np.array([[0.5, 0.9, 60, 127, 0], [1.0, 1.5, 64, 64, 0], [2.2, 2.4, 21, 
 
 def _task(**kwargs):
   task = TASKS.get("transcription")(**kwargs)
-  task.bind_frontend(make_frontend("onsets_velocities"))
+  task.bind_frontend(make_frontend("onsets_velocities", top_db=None))
   return task
 
 
@@ -151,3 +151,56 @@ def test_predict_writes_midi_and_csv(tmp_path):
     rows = list(csv.DictReader(f))
   assert [int(r["key"]) for r in rows] == keys
   assert float(rows[0]["onset_s"]) == pytest.approx(21 * FRAME_S - 0.01, abs=1e-4)
+
+
+def test_predict_segments_tile_the_frames_once():
+  from instrax.tasks.transcription import predict_segments
+
+  samples = 16000 * 7 + 5
+  frames = samples // HOP + 1
+  layout = predict_segments(samples, HOP, step=50, context=8)
+  owned = []
+  for start, stop, (lo, hi) in layout:
+    assert start % HOP == 0 and stop <= samples
+    assert (stop - start) // HOP + 1 >= hi  # the segment computes every frame it owns
+    owned += list(range(start // HOP + lo, start // HOP + hi))
+  assert owned == list(range(frames))
+
+
+def test_merged_segments_equal_the_whole_file_prediction():
+  """Notes on and around segment boundaries are found once, at the whole-file onset."""
+  from instrax.tasks.transcription import predict_segments
+
+  task = _task()
+  samples = 16000 * 12
+  step = 100  # frames owned per segment: boundaries at frames 100, 200, 300, 400
+  notes = [[f * FRAME_S, f * FRAME_S + 0.3, 30 + k, 40 + k] for k, f in
+           enumerate([97, 98, 99, 100, 101, 198, 199, 200, 201, 202, 300, 451])]
+  ex = _example(12.0, np.array(notes, np.float32))
+  whole = _perfect(task, ex)
+  calibration = {"threshold": 0.7, "shift_s": -0.01}
+  expected = task.predict(whole, calibration)["notes"]
+  assert len(expected) == len(notes)
+  parts = []
+  for start, stop, keep in predict_segments(samples, HOP, step, context=8):
+    first, n = start // HOP, (stop - start) // HOP + 1
+    parts.append((start / SR, {k: v[first:first + n] for k, v in whole.items()}
+                   | {"keep_frames": keep}))
+  assert len(parts) == 6  # 501 frames: the last segment owns frame 500
+  assert task.merge_predictions(parts, calibration)["notes"] == expected
+  # without the ownership rule the context would double the boundary notes
+  doubled = task.merge_predictions([(s, {k: v for k, v in c.items() if k != "keep_frames"})
+                                    for s, c in parts], calibration)["notes"]
+  assert len(doubled) > len(expected)
+
+
+def test_eval_chunks_share_the_whole_piece_db_reference():
+  task = _task(eval_chunk_s=1.2, eval_overlap_s=0.24)
+  ex = _example(5.0)
+  ex["audio"][-2000:] *= 20  # the loudest part is in the last chunk only
+  inputs = task.eval_inputs(ex)
+  frontend = make_frontend("onsets_velocities", top_db=None)
+  whole = float(np.asarray(frontend(ex["audio"][None, :, 0] / 32768.0)).max())
+  np.testing.assert_allclose(inputs["ref_db"], whole, atol=1e-3)
+  first = float(np.asarray(frontend(inputs["audio"][0])).max())
+  assert first < whole - 10  # a per-chunk reference would differ

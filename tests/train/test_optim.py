@@ -74,3 +74,10 @@ def test_unknown_names_and_arguments_are_config_errors():
     optim.make({"name": "adamax"}, {"name": "constant", "learning_rate": 1.0}, 10)
   with pytest.raises(ConfigError, match="schedule 'constant'"):
     optim.make({"name": "adam"}, {"name": "constant", "learning_rate": 1.0, "gamma": 2}, 10)
+
+
+def test_make_passes_the_number_of_steps_to_the_schedule():
+  _, lr = optim.make({"name": "adam"}, {"name": "warmup_cosine", "learning_rate": 1.0,
+                                        "warmup_steps": 10}, 110)
+  np.testing.assert_allclose([float(lr(s)) for s in (0, 10, 60, 110)], [0.0, 1.0, 0.5, 0.0],
+                             atol=1e-6)  # cosine from 10 to 110: halfway at 60

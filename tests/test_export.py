@@ -1,0 +1,55 @@
+"""Shipping a run as params only: `instrax.export` → a folder `predict` loads like a run."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from instrax import export, main, predict
+from instrax.errors import CheckpointError
+from tests.conftest import tiny_config
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, synth_data_dir) -> str:
+  workdir = str(tmp_path_factory.mktemp("run"))
+  main.run(tiny_config(data_dir=synth_data_dir), workdir, "train_and_eval")
+  return workdir
+
+
+def test_exported_model_predicts_exactly_as_its_run(run, tmp_path):
+  out = str(tmp_path / "shipped")
+  info = export.export(run, out, "best")
+  assert sorted(os.listdir(out)) == ["calibration", "config.json", "export.json",
+                                     "params.msgpack"]
+  with open(os.path.join(out, "params.msgpack"), "rb") as f:
+    blob = f.read()
+  assert b"params" in blob and b"opt_state" not in blob
+  with open(os.path.join(run, "results.json")) as f:
+    saved = json.load(f)
+  assert info["step"] == saved["step"] and info["parameters"] > 0
+  audio = (0.3 * np.sin(2 * np.pi * 440 * np.arange(16000 * 4) / 16000)).astype(np.float32)
+  wav = tmp_path / "tone.wav"
+  sf.write(wav, audio, 16000)
+  from_run = predict.Predictor(run, "best").predict_file(str(wav))
+  from_export = predict.Predictor(out).predict_file(str(wav))
+  assert from_export["prediction"]["scores"] == pytest.approx(from_run["prediction"]["scores"],
+                                                              abs=1e-6)
+  assert from_export["prediction"]["instruments"] == from_run["prediction"]["instruments"]
+
+
+def test_export_of_a_mismatched_folder_is_refused(run, tmp_path):
+  out = str(tmp_path / "shipped")
+  export.export(run, out, "latest")
+  path = os.path.join(out, "config.json")
+  with open(path) as f:
+    config = json.load(f)
+  config["config"]["model"]["rnn_features"] = 12
+  with open(path, "w") as f:
+    json.dump(config, f)
+  with pytest.raises(CheckpointError, match="re-export"):
+    predict.Predictor(out)

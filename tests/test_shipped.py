@@ -1,0 +1,50 @@
+"""The shipped instrument model: `python -m instrax.predict FILE` with no --workdir uses it."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from instrax import predict
+from instrax.data import vocabularies
+
+SHIPPED = os.path.join(predict.SHIPPED_ROOT, predict.DEFAULT_MODEL)
+
+
+def test_shipped_model_is_params_only_small_and_documented():
+  assert sorted(os.listdir(SHIPPED)) == ["README.md", "calibration", "config.json",
+                                         "export.json", "params.msgpack"]
+  assert os.path.getsize(os.path.join(SHIPPED, "params.msgpack")) < 15 * 2**20
+  with open(os.path.join(SHIPPED, "export.json")) as f:
+    info = json.load(f)
+  with open(os.path.join(SHIPPED, "README.md")) as f:
+    readme = f.read()
+  assert f"step {info['step']}" in readme and "python launch.py" in readme
+
+
+def test_predict_without_workdir_uses_the_shipped_model(tmp_path, capsys):
+  t = np.arange(16000 * 4) / 16000
+  sf.write(tmp_path / "tone.wav", 0.3 * np.sin(2 * np.pi * 440 * t), 16000)
+  out = tmp_path / "out.json"
+  assert predict.main([str(tmp_path / "tone.wav"), f"--output={out}"]) == 0
+  with open(out) as f:
+    written = json.load(f)
+  assert written["run"]["workdir"] == SHIPPED
+  scores = written["results"][0]["prediction"]["scores"]
+  assert sorted(scores) == sorted(vocabularies.IRMAS)
+  assert all(0.0 <= v <= 1.0 for v in scores.values())
+
+
+def test_unknown_shipped_model_lists_the_shipped_ones(capsys):
+  assert predict.main(["x.wav", "--model=nope"]) == 2
+  assert "shipped: instruments" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bad", [["--workdir=x", "--model=instruments", "a.wav"]])
+def test_workdir_and_model_together_are_refused(bad, capsys):
+  assert predict.main(bad) == 2
+  assert "not both" in capsys.readouterr().err
