@@ -34,6 +34,11 @@ bench: install
 	$(PY) bench/bench_frontend.py
 	$(PY) bench/bench_pipeline.py
 	$(PY) bench/bench_synthmix.py
+	$(PY) bench/bench_train_step.py --threads=1 --heap --models=cnn_rnn,simple_cnn,crnn
+	$(PY) bench/bench_train_step.py --threads=1 --heap --models=onsets_velocities --batch=8 \
+	  --repeats=3 --layers_conv
+	-$(PY) bench/profile_convs.py --threads=1
+	$(PY) bench/bench_builds.py
 	$(PY) bench/bench_piano.py --seconds 60 --batch 4 --steps 3
 
 # Large sampled General-MIDI banks for synthmix/rich and synthmix/piano (Debian/Ubuntu packages;
