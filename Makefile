@@ -39,6 +39,7 @@ bench: install
 	  --repeats=3 --layers_conv
 	-$(PY) bench/profile_convs.py --threads=1
 	$(PY) bench/bench_builds.py
+	$(PY) bench/bench_predict.py
 	$(PY) bench/bench_piano.py --seconds 60 --batch 4 --steps 3
 
 # Large sampled General-MIDI banks for synthmix/rich and synthmix/piano (Debian/Ubuntu packages;
