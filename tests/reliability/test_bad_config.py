@@ -168,8 +168,8 @@ def test_four_device_checkpoint_resumes_training_on_two(four_devices, tmp_path, 
   workdir, _ = four_devices
   copy = str(tmp_path / "copy")
   shutil.copytree(workdir, copy)
-  proc = rel.run_ok(rel.launch_args(copy, synth_data_dir, "--config.train.num_steps=15"),
-                    rel.run_env(devices=2))
+  proc = rel.run_ok(rel.launch_args(copy, synth_data_dir, "--config.train.num_steps=15",
+                                    "--allow_config_change"), rel.run_env(devices=2))
   assert f"Resumed from {copy}/checkpoints at step 12" in proc.stderr
   assert rel.steps(copy)[-1] == 15
   assert [r["step"] for r in rel.jsonl(copy) if "train/loss" in r][-2:] == [14, 15]
