@@ -16,7 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from instrax.audio import io, level
-from instrax.errors import AudioDecodeError, DatasetError, NoSignalError
+from instrax.errors import AudioDecodeError, ConfigError, DatasetError, NoSignalError
 
 SKIP, FAIL = "skip", "fail"
 
@@ -103,6 +103,12 @@ class AudioReader:
       logging.warning("%s: %d file(s) exceeded full scale and were stored scaled to fit int16 "
                       "(the `gain` feature records it), e.g. %s", split, len(self.scaled),
                       self.scaled[:3])
+
+
+def check_on_bad_audio(value: str) -> None:
+  """A builder config's bad-file policy must be SKIP or FAIL (ConfigError naming both)."""
+  if value not in (SKIP, FAIL):
+    raise ConfigError(f"on_bad_audio must be {SKIP!r} or {FAIL!r}, got {value!r}")
 
 
 def warn_unofficial_counts(dataset: str, found: Mapping[str, int],

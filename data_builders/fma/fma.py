@@ -21,10 +21,16 @@ from typing import ClassVar
 import numpy as np
 import tensorflow_datasets as tfds
 
-from data_builders.common import FAIL, SKIP, AudioReader, LocalBuild, warn_unofficial_counts
+from data_builders.common import (
+  SKIP,
+  AudioReader,
+  LocalBuild,
+  check_on_bad_audio,
+  warn_unofficial_counts,
+)
 from data_builders.fma import layout
 from instrax.data.vocabularies import FMA
-from instrax.errors import ConfigError, DatasetError
+from instrax.errors import DatasetError
 
 _TREE = """\
   <manual_dir>/fma_metadata/tracks.csv
@@ -50,8 +56,7 @@ class FmaConfig(tfds.core.BuilderConfig):
   on_bad_audio: str = SKIP
 
   def __post_init__(self):
-    if self.on_bad_audio not in (SKIP, FAIL):
-      raise ConfigError(f"on_bad_audio must be {SKIP!r} or {FAIL!r}, got {self.on_bad_audio!r}")
+    check_on_bad_audio(self.on_bad_audio)
 
 
 class Fma(LocalBuild, tfds.core.GeneratorBasedBuilder):

@@ -22,12 +22,12 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from data_builders.common import (
-    FAIL,
-    SKIP,
-    AudioReader,
-    LocalBuild,
-    log_os_metadata,
-    warn_unofficial_counts,
+  SKIP,
+  AudioReader,
+  LocalBuild,
+  check_on_bad_audio,
+  log_os_metadata,
+  warn_unofficial_counts,
 )
 from data_builders.irmas import layout
 from instrax.data.vocabularies import IRMAS
@@ -62,8 +62,7 @@ class IrmasConfig(tfds.core.BuilderConfig):
   def __post_init__(self):
     if not 0.0 <= self.validation_fraction < 1.0:
       raise ConfigError(f"validation_fraction must be in [0, 1), got {self.validation_fraction}")
-    if self.on_bad_audio not in (SKIP, FAIL):
-      raise ConfigError(f"on_bad_audio must be {SKIP!r} or {FAIL!r}, got {self.on_bad_audio!r}")
+    check_on_bad_audio(self.on_bad_audio)
 
 
 class Irmas(LocalBuild, tfds.core.GeneratorBasedBuilder):

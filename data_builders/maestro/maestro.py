@@ -22,7 +22,7 @@ from typing import ClassVar
 import numpy as np
 import tensorflow_datasets as tfds
 
-from data_builders.common import FAIL, SKIP, AudioReader, piece_examples
+from data_builders.common import SKIP, AudioReader, check_on_bad_audio, piece_examples
 from data_builders.maestro import keyboard, metadata
 from instrax.errors import ConfigError, DatasetError
 
@@ -46,8 +46,7 @@ class MaestroConfig(tfds.core.BuilderConfig):
   def __post_init__(self):
     if self.repress not in keyboard.REPRESS:
       raise ConfigError(f"repress must be one of {keyboard.REPRESS}, got {self.repress!r}")
-    if self.on_bad_audio not in (SKIP, FAIL):
-      raise ConfigError(f"on_bad_audio must be {SKIP!r} or {FAIL!r}, got {self.on_bad_audio!r}")
+    check_on_bad_audio(self.on_bad_audio)
 
 
 class Maestro(tfds.core.GeneratorBasedBuilder):

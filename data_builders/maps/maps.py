@@ -23,7 +23,7 @@ from typing import ClassVar
 import numpy as np
 import tensorflow_datasets as tfds
 
-from data_builders.common import FAIL, SKIP, AudioReader, piece_examples
+from data_builders.common import SKIP, AudioReader, check_on_bad_audio, piece_examples
 from data_builders.maps import layout
 from instrax.errors import ConfigError, DatasetError
 
@@ -53,8 +53,7 @@ class MapsConfig(tfds.core.BuilderConfig):
     for name in ("test_fraction", "validation_fraction"):
       if not 0.0 <= getattr(self, name) < 1.0:
         raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}")
-    if self.on_bad_audio not in (SKIP, FAIL):
-      raise ConfigError(f"on_bad_audio must be {SKIP!r} or {FAIL!r}, got {self.on_bad_audio!r}")
+    check_on_bad_audio(self.on_bad_audio)
 
 
 class Maps(tfds.core.GeneratorBasedBuilder):

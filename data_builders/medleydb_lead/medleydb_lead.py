@@ -28,10 +28,10 @@ from typing import ClassVar
 import numpy as np
 import tensorflow_datasets as tfds
 
-from data_builders.common import FAIL, SKIP, AudioReader, log_os_metadata
+from data_builders.common import SKIP, AudioReader, check_on_bad_audio, log_os_metadata
 from data_builders.medleydb_lead import annotations, layout
 from instrax.data import lead_vocabulary
-from instrax.errors import ConfigError, DatasetError
+from instrax.errors import DatasetError
 
 INSTRUCTIONS = f"""\
 Download MedleyDB v1 (and v2 if you have it) from {layout.SOURCE} and the seed's lead annotations
@@ -50,8 +50,7 @@ class MedleyDBLeadConfig(tfds.core.BuilderConfig):
   on_bad_audio: str = SKIP
 
   def __post_init__(self):
-    if self.on_bad_audio not in (SKIP, FAIL):
-      raise ConfigError(f"on_bad_audio must be {SKIP!r} or {FAIL!r}, got {self.on_bad_audio!r}")
+    check_on_bad_audio(self.on_bad_audio)
 
 
 class MedleyDBLead(tfds.core.GeneratorBasedBuilder):

@@ -21,10 +21,16 @@ from typing import ClassVar
 import numpy as np
 import tensorflow_datasets as tfds
 
-from data_builders.common import FAIL, SKIP, AudioReader, LocalBuild, warn_unofficial_counts
+from data_builders.common import (
+  SKIP,
+  AudioReader,
+  LocalBuild,
+  check_on_bad_audio,
+  warn_unofficial_counts,
+)
 from data_builders.mtat import layout
 from instrax.data.vocabularies import MTAT
-from instrax.errors import ConfigError, DatasetError
+from instrax.errors import DatasetError
 
 _TREE = f"""\
   <manual_dir>/{layout.ANNOTATIONS}                 (tab-separated, 25,863 rows)
@@ -47,8 +53,7 @@ class MtatConfig(tfds.core.BuilderConfig):
   on_bad_audio: str = SKIP
 
   def __post_init__(self):
-    if self.on_bad_audio not in (SKIP, FAIL):
-      raise ConfigError(f"on_bad_audio must be {SKIP!r} or {FAIL!r}, got {self.on_bad_audio!r}")
+    check_on_bad_audio(self.on_bad_audio)
 
 
 class Mtat(LocalBuild, tfds.core.GeneratorBasedBuilder):

@@ -18,10 +18,10 @@ from typing import ClassVar
 import numpy as np
 import tensorflow_datasets as tfds
 
-from data_builders.common import FAIL, SKIP, AudioReader
+from data_builders.common import FAIL, SKIP, AudioReader, check_on_bad_audio
 from data_builders.musdb18 import decode, layout
 from instrax.audio import io
-from instrax.errors import AudioDecodeError, ConfigError, DatasetError
+from instrax.errors import AudioDecodeError, DatasetError
 
 _TREE = """\
   <manual_dir>/{train,test}/<Artist - Title>.stem.mp4              (musdb18)
@@ -43,8 +43,7 @@ class Musdb18Config(tfds.core.BuilderConfig):
   on_bad_audio: str = SKIP
 
   def __post_init__(self):
-    if self.on_bad_audio not in (SKIP, FAIL):
-      raise ConfigError(f"on_bad_audio must be {SKIP!r} or {FAIL!r}, got {self.on_bad_audio!r}")
+    check_on_bad_audio(self.on_bad_audio)
 
 
 class Musdb18(tfds.core.GeneratorBasedBuilder):
