@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 from typing import Any
 
 import grain
@@ -37,6 +38,24 @@ def _quiet_read_only(record: logging.LogRecord) -> bool:
   return not record.getMessage().startswith("Given directory is read only")
 
 
+TMP_MARK = ".orbax-checkpoint-tmp"
+
+
+def remove_unfinished(directory: str) -> list[str]:
+  """Deletes the half-written steps (`<step>.orbax-checkpoint-tmp-*`) a killed save left in
+  `directory`, before anything opens it for writing; returns their names. Done here, at once,
+  rather than left to Orbax's own cleanup, which may run in the background after the manager
+  is created."""
+  if not os.path.isdir(directory):
+    return []
+  names = sorted(n for n in os.listdir(directory) if TMP_MARK in n)
+  for name in names:
+    shutil.rmtree(os.path.join(directory, name), ignore_errors=True)
+  if names:
+    logging.info("removed unfinished checkpoint(s) %s from %s", names, directory)
+  return names
+
+
 class Checkpointer:
   """A CheckpointManager over `<workdir>/checkpoints` with our save/restore conventions."""
 
@@ -54,6 +73,8 @@ class Checkpointer:
         preservation_policy=AnyPreservationPolicy(policies),
         enable_async_checkpointing=async_save, create=writable, read_only=not writable,
         cleanup_tmp_directories=writable, save_interval_steps=1 if writable else 0)
+    if writable:
+      remove_unfinished(self.directory)
     absl_log = logging.getLogger("absl")
     absl_log.addFilter(_quiet_read_only)  # Orbax warns on every read-only open; it is intended
     try:
