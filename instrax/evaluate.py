@@ -60,6 +60,7 @@ def chunk_outputs(exp: Experiment, state, items: Iterable[Any], batch_size: int,
   the predict step compiles once.
   """
   batch_size = max(batch_size - batch_size % exp.mesh.size, exp.mesh.size)
+  rows = sharding.process_rows(batch_size)  # this process's rows of each global batch
   counts: collections.deque[int] = collections.deque()  # chunks of items not yet yielded
   waiting: list[dict[str, np.ndarray]] = []  # chunks not yet run
   buffered = 0
@@ -71,8 +72,7 @@ def chunk_outputs(exp: Experiment, state, items: Iterable[Any], batch_size: int,
     n = _leading(chunks)
     padded = jax.tree.map(
         lambda x: np.concatenate([x, np.zeros((batch_size - n, *x.shape[1:]), x.dtype)]), chunks)
-    local = _slice(padded, sharding.process_rows(batch_size).start,
-                   sharding.process_rows(batch_size).stop)
+    local = _slice(padded, rows.start, rows.stop)
     out = exp.predict_step(state, sharding.to_global(local, exp.mesh))
     return jax.tree.map(lambda x: np.asarray(x)[:n], out)
 

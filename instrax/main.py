@@ -188,8 +188,7 @@ def _final_report(config, exp: Experiment, dataset, workdir: str, state) -> dict
   title = (f"Evaluation at step {record['step']} ({record['checkpoint']} checkpoint"
            + (f", selected on {record['selected_on']})" if "selected_on" in record else ")"))
   return _write_report(config, exp, workdir, record, results, extras, title,
-                       {k: v for k, v in records.headline(final).items()}
-                       if record.get("final/step") else None)
+                       records.headline(final) if "final/step" in record else None)
 
 
 def _evaluate_checkpoint(config, exp: Experiment, dataset, workdir: str,
@@ -215,12 +214,17 @@ def _evaluate_checkpoint(config, exp: Experiment, dataset, workdir: str,
   record = {"step": step, "checkpoint": checkpoint}
   title = f"Evaluation of checkpoint {checkpoint} (step {step})" + (
       f" with {len(diff)} changed config field(s)" if diff else "")
-  return _write_report(config, exp, out_dir, record, results, extras, title, None)
+  return _write_report(config, exp, out_dir, record, results, extras, title, None,
+                       run_dir=workdir)
 
 
 def _write_report(config, exp: Experiment, out_dir: str, record: dict[str, Any],
                   results: dict[str, float], extras: dict[str, Any], title: str,
-                  final: dict[str, float] | None) -> dict[str, float]:
+                  final: dict[str, float] | None, run_dir: str | None = None
+                  ) -> dict[str, float]:
+  """Writes the record into `out_dir` (the run directory, or its eval/<tag>/ folder for
+  `run_dir`) and prints the report."""
+  run_dir = run_dir or out_dir
   step = int(record["step"])
   records.write_results(out_dir, record, results)
   writer = writers.MetricWriter(out_dir)
@@ -236,7 +240,6 @@ def _write_report(config, exp: Experiment, out_dir: str, record: dict[str, Any],
   if jax.process_index() == 0:
     python = os.path.relpath(sys.executable) if sys.executable else "python"
     tensorboard = os.path.join(os.path.dirname(python), "tensorboard")
-    run_dir = out_dir.split(f"{os.sep}eval{os.sep}")[0]
     print(table)
     print(f"\nRecord: {os.path.join(out_dir, 'results.json')}\n"
           f"  TensorBoard:  {tensorboard} --logdir {run_dir}\n"

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 from typing import Any
 
@@ -126,5 +125,4 @@ def format_report(title: str, results: dict[str, float], per_class: str = "",
   if reference:
     table += "\n\nPublished reference numbers (real dataset):\n" + "\n".join(
         f"  {k}: {v}" for k, v in reference.items())
-  logging.debug("report: %s", title)
   return table
