@@ -55,7 +55,9 @@ def chunk_outputs(exp: Experiment, state, items: Iterable[Any], batch_size: int,
                   total: int | None = None, desc: str = "eval") -> Iterator[Any]:
   """Yields the model outputs (pytree, leading n_chunks axis, float32) of each item of `items`.
 
-  Each item is a task's `eval_inputs` (array or dict, leading n_chunks axis ≥ 1). Chunks of
+  Each item is a task's `eval_inputs`: an array or dict with a leading n_chunks axis ≥ 1, or an
+  iterator of such parts (a long example read part by part: only the parts of one batch are held
+  at once; their outputs are concatenated in order). Chunks of
   consecutive items are packed into full batches of `batch_size` (the last one zero-padded), so
   the predict step compiles once.
   """
@@ -97,14 +99,17 @@ def chunk_outputs(exp: Experiment, state, items: Iterable[Any], batch_size: int,
       yield _slice(merged, 0, n)
 
   for item in items:
-    chunks = as_inputs(exp, item)
-    n = _leading(chunks)
+    n = 0
+    for part in (item if isinstance(item, Iterator) else (item,)):
+      chunks = as_inputs(exp, part)
+      n += _leading(chunks)
+      waiting.append(chunks)
+      buffered += _leading(chunks)
+      run_full_batches(final=False)  # a long example's parts run as they come
+      yield from emit()  # earlier examples only: this one is not counted yet
     if n < 1:
       raise ValueError("eval_inputs gave no chunks for an example")
     counts.append(n)
-    waiting.append(chunks)
-    buffered += n
-    run_full_batches(final=False)
     yield from emit()
   run_full_batches(final=True)
   yield from emit()

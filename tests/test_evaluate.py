@@ -38,6 +38,35 @@ def test_chunk_outputs_come_back_per_item_in_order(batch_size):
   assert len(calls) == -(-sum(len(i) for i in items) // batch_size)
 
 
+@pytest.mark.parametrize("batch_size", [1, 3, 8])
+def test_items_given_in_parts_give_the_outputs_of_the_whole_items(batch_size):
+  """An item may be an iterator of parts (a long example read part by part): its outputs are
+  the same as when given whole, in order, and parts are consumed as batches fill — only when
+  an item's last part has run is it yielded."""
+  def predict_step(state, x):
+    return jnp.asarray(x["audio"]).sum(axis=(1, 2))[:, None]
+
+  spec = {"audio": jax.ShapeDtypeStruct((1, 3), np.float32)}
+  rng = np.random.default_rng(1)
+  whole = [rng.normal(size=(int(rng.integers(1, 12)), 1, 3)).astype(np.float32)
+           for _ in range(9)]
+  consumed = []
+
+  def parts(item, i):
+    for a in range(0, len(item), 2):
+      consumed.append(i)
+      yield {"audio": item[a:a + 2]}
+
+  given = [parts(w, i) if i % 2 else w for i, w in enumerate(whole)]
+  exp = _exp(predict_step, spec)
+  outs = list(evaluate.chunk_outputs(exp, None, given, batch_size))
+  want = list(evaluate.chunk_outputs(exp, None, whole, batch_size))
+  assert len(outs) == len(whole)
+  for out, ref in zip(outs, want):
+    np.testing.assert_allclose(out, ref, rtol=1e-6)
+  assert consumed == sorted(consumed) and set(consumed) == {1, 3, 5, 7}
+
+
 def test_pytree_inputs_keep_their_dtypes_and_dict_outputs_are_split_per_item():
   seen = []
 

@@ -29,8 +29,8 @@ def _multipliers(arg: str) -> dict[str, float]:
   return out
 
 
-def _kind(path: str) -> str:
-  if path.startswith("tracks/encoder/layer_1/"):
+def _kind(path: str, last: int = 1) -> str:
+  if path.startswith(f"tracks/encoder/layer_{last}/"):
     return "last_layer"
   if path.startswith("tracks/encoder/"):
     return "encoder"
@@ -39,12 +39,15 @@ def _kind(path: str) -> str:
 
 @pytest.mark.parametrize("arg, want", [
     # the seed's MedleyDB rates: head/embeddings 1e-4, attention 1e-5, encoder 1e-5
-    ("synth,lrs=seed", {"last_layer": 0.1, "encoder": 0.1, "attention": 0.1, "head": 1.0}),
-    ("synth,lrs=mjn", {"last_layer": 0.01, "encoder": 0.01, "attention": 0.01, "head": 1.0}),
-    ("synth", {"last_layer": 1.0, "encoder": 1.0, "attention": 1.0, "head": 1.0}),
-    ("synth,lrs=seed,freeze=encoder",
+    ("synth,lrs=seed,encoder=conv",
+     {"last_layer": 0.1, "encoder": 0.1, "attention": 0.1, "head": 1.0}),
+    ("synth,lrs=mjn,encoder=conv",
+     {"last_layer": 0.01, "encoder": 0.01, "attention": 0.01, "head": 1.0}),
+    ("synth,encoder=conv",
+     {"last_layer": 1.0, "encoder": 1.0, "attention": 1.0, "head": 1.0}),
+    ("synth,lrs=seed,freeze=encoder,encoder=conv",
      {"last_layer": 0.0, "encoder": 0.0, "attention": 0.1, "head": 1.0}),
-    ("synth,lrs=seed,freeze=all_but_last",
+    ("synth,lrs=seed,freeze=all_but_last,encoder=conv",
      {"last_layer": 0.1, "encoder": 0.0, "attention": 0.1, "head": 1.0}),
 ])
 def test_groups_match_the_intended_parameters(arg, want):
@@ -55,6 +58,20 @@ def test_groups_match_the_intended_parameters(arg, want):
     assert mult == want[_kind(path)], path
   heads = {p.split("/")[0] for p in got if _kind(p) == "head"}
   assert heads == {"ch_emb", "inst_emb", "norm", "head"}
+
+
+def test_mel_encoder_groups():
+  """The default mel encoder (projection, convs, a LayerNorm; no transformer layer):
+  freeze=encoder freezes all of it, lrs=seed scales all of it, all_but_last is refused."""
+  got = _multipliers("synth,lrs=seed")
+  assert {p.split("/")[2] for p in got if p.startswith("tracks/encoder/")} == {
+      "projection", "conv_0", "conv_1", "conv_2", "norm"}
+  for path, mult in got.items():
+    assert mult == {"encoder": 0.1, "attention": 0.1, "head": 1.0}[_kind(path)], path
+  assert all(m == 0.0 for p, m in _multipliers("synth,freeze=encoder").items()
+             if p.startswith("tracks/encoder/"))
+  with pytest.raises(ConfigError, match="has none"):
+    lead.get_config("synth,freeze=all_but_last")
 
 
 def test_bad_names_are_config_errors():

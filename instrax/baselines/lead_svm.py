@@ -100,7 +100,7 @@ class LeadSVM:
     score = score.reshape(k, n)
     best = score.argmax(0)
     hop_class = np.where(score.max(0) > 0, best + 2, 0)
-    n75 = self.task._num_frames(tracks, labels) if labels.size else int(
+    n75 = len(labels) if labels.size else int(
         tracks.shape[1] / self.task.hop_length)
     hop_of_frame = np.minimum((np.arange(n75) / self.task.frame_rate
                                * self.task.model_sample_rate / HOP + 0.5).astype(int), n - 1)

@@ -17,10 +17,12 @@ stem k (k = 1..N), F = encoder frames of T samples.
 4. LayerNorm → Dropout → Dense(num_classes); classes of padded or absent tracks get −1e9 (the seed
    masked only classes beyond the track count).
 
-Encoders: "conv" — a small HuBERT-shaped conv + transformer encoder trained from scratch
-(`enc_*` fields); "hubert" — the architecture of the Hugging Face checkpoint in
-`encoder_checkpoint` (config.json + weights, e.g. MERT-v1-95M), whose weights `load_pretrained`
-puts into the parameters. Parameter groups: `tracks/encoder` (encoder), `attention`, the rest
+Encoders: "mel" (default) — log-mel frames → convs (→ transformer layers if `enc_layers`)
+(`instrax.models.mel_encoder`, `enc_*` fields), small and CPU-trainable; "conv" — a small
+HuBERT-shaped raw-waveform conv + transformer encoder trained from scratch (`enc_*` fields);
+"hubert" — the architecture of the Hugging Face checkpoint in `encoder_checkpoint`
+(config.json + weights, e.g. MERT-v1-95M), whose weights `load_pretrained` puts into the
+parameters. Parameter groups: `tracks/encoder` (encoder), `attention`, the rest
 (embeddings and head) — the seed's mert_lr / attn_lr / lr.
 """
 
@@ -33,23 +35,25 @@ import jax
 import jax.numpy as jnp
 
 from instrax.errors import ConfigError
-from instrax.models import hubert, hubert_convert
+from instrax.models import hubert, hubert_convert, mel_encoder
 from instrax.models.registry import MODELS
 
-ENCODERS = ("conv", "hubert")
+ENCODERS = ("mel", "conv", "hubert")
 NEG = -1e9  # logit of a class that cannot be predicted (finite, so that CE stays finite)
 
 
 class _EncodeChunk(nn.Module):
   """Scan body: encodes one chunk of tracks (chunk, T) → (chunk, F, D)."""
 
-  config: hubert.HubertConfig
+  config: hubert.HubertConfig | mel_encoder.MelEncoderConfig
   train: bool
   dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, carry: None, chunk: jax.Array) -> tuple[None, jax.Array]:
-    return carry, hubert.Hubert(self.config, self.dtype, name="encoder")(chunk, self.train)
+    module = (mel_encoder.MelEncoder if isinstance(self.config, mel_encoder.MelEncoderConfig)
+              else hubert.Hubert)
+    return carry, module(self.config, self.dtype, name="encoder")(chunk, self.train)
 
 
 def check_inputs(x: dict[str, jax.Array], model: str) -> tuple[jax.Array, jax.Array]:
@@ -70,7 +74,7 @@ class LeadTrackClassifier(nn.Module):
 
   num_classes: int  # 2 + the most stems a segment may hold (seed: 28)
   num_instruments: int = 130  # instrument ids 1..num_instruments; 0 = unknown/padding
-  encoder: str = "conv"
+  encoder: str = "mel"
   encoder_checkpoint: str = ""  # Hugging Face directory, for encoder "hubert"
   enc_conv_dim: int = 32
   enc_hidden: int = 64
@@ -80,6 +84,10 @@ class LeadTrackClassifier(nn.Module):
   enc_pos_kernel: int = 16
   enc_pos_groups: int = 4
   enc_dropout: float = 0.1
+  enc_n_mels: int = 64  # mel encoder only
+  enc_conv_layers: int = 2  # mel encoder only
+  sample_rate: int = 24000  # of the input audio (the task's model_sample_rate); mel encoder only
+  hop_length: int = 320  # samples per output frame; mel encoder only (n_fft = 2 · hop)
   attn_heads: int = 4  # seed: 12 (with d 768)
   dropout: float = 0.1  # on the attended vector; seed: 0.8
   inst_emb: bool = True
@@ -88,7 +96,13 @@ class LeadTrackClassifier(nn.Module):
   remat: bool = True
   dtype: Any = jnp.float32
 
-  def encoder_config(self) -> hubert.HubertConfig:
+  def encoder_config(self) -> hubert.HubertConfig | mel_encoder.MelEncoderConfig:
+    if self.encoder == "mel":
+      return mel_encoder.MelEncoderConfig(
+          sample_rate=self.sample_rate, hop_length=self.hop_length, n_fft=2 * self.hop_length,
+          n_mels=self.enc_n_mels, hidden=self.enc_hidden, conv_layers=self.enc_conv_layers,
+          layers=self.enc_layers, heads=self.enc_heads, ffn=self.enc_ffn,
+          dropout=self.enc_dropout)
     if self.encoder == "conv":
       return hubert.HubertConfig(
           hidden_size=self.enc_hidden, num_hidden_layers=self.enc_layers,
@@ -121,6 +135,8 @@ class LeadTrackClassifier(nn.Module):
     n_chunks = -(-m // chunk)
     audio = jnp.pad(audio, ((0, n_chunks * chunk - m), (0, 0)))
     body = nn.remat(_EncodeChunk, prevent_cse=False) if self.remat else _EncodeChunk
+    if n_chunks == 1:  # same parameters; XLA CPU runs a scan's backward ~15× slower than this
+      return body(self.encoder_config(), train, self.dtype, name="tracks")(None, audio)[1][:m]
     scan = nn.scan(body, variable_broadcast="params", split_rngs={"params": False, "dropout": True},
                    in_axes=0, out_axes=0, length=n_chunks)
     _, feats = scan(self.encoder_config(), train, self.dtype, name="tracks")(

@@ -129,7 +129,9 @@ class Task(abc.ABC):
   @abc.abstractmethod
   def eval_inputs(self, example: Example) -> Any:
     """Host: the model inputs covering one whole example — an array (tasks with one input) or a
-    dict of arrays, each with a leading chunk axis (n_chunks, *per-chunk shape)."""
+    dict of arrays, each with a leading chunk axis (n_chunks, *per-chunk shape); or, for an
+    example too long to hold all its chunks at once, an iterator of such parts in order
+    (`stack_chunks` joins them)."""
 
   def reference(self, example: Example) -> Any:
     """Host: the ground truth of one evaluation example (used by the default `example_stats`)."""
@@ -227,3 +229,15 @@ def unzip_stats(stats: list[tuple[Any, Any]]) -> tuple[list[Any], list[Any]]:
     return [], []
   outputs, references = zip(*stats)
   return list(outputs), list(references)
+
+
+def stack_chunks(chunks: Any) -> Any:
+  """A task's `eval_inputs` as one array/dict: an iterator of parts is concatenated along the
+  chunk axis; anything else is returned as is. For tests and tools that want every chunk; the
+  evaluation loop itself consumes the parts one by one."""
+  if not isinstance(chunks, Iterator):
+    return chunks
+  parts = list(chunks)
+  if isinstance(parts[0], dict):
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+  return np.concatenate(parts)

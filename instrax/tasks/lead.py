@@ -52,6 +52,28 @@ def _float_audio(x: np.ndarray) -> np.ndarray:
   return io.from_pcm16(x) if x.dtype == np.int16 else x.astype(np.float32)
 
 
+@dataclasses.dataclass(frozen=True)
+class Song:
+  """One example's tracks as stored (int16 or float; converted only where read, so a long
+  many-track song is never held in float32 whole), instrument ids and lead labels."""
+
+  mix: np.ndarray | None  # (T,) or (T, C) as stored; None = the sum of the stems
+  stems: np.ndarray  # (K, T) as stored
+  ids: np.ndarray  # (K,) int32 instrument ids
+  labels: np.ndarray  # (F,) int64 lead stem per frame (−1 = none); empty when unlabelled
+  length: int  # samples of the shorter of mix and stems
+
+  def tracks(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+    """(1 + K, n) float32 mix + stems of samples [start, stop) (clipped to the song)."""
+    stop = self.length if stop is None else min(stop, self.length)
+    start = min(start, stop)
+    stems = _float_audio(self.stems[:, start:stop])
+    if self.mix is None:
+      return np.concatenate([stems.sum(axis=0, keepdims=True), stems])
+    mix = _float_audio(self.mix[start:stop])
+    return np.concatenate([(mix.mean(axis=1) if mix.ndim == 2 else mix)[None], stems])
+
+
 @TASKS.register("lead_detection")
 @dataclasses.dataclass
 class LeadDetection(Task):
@@ -72,6 +94,7 @@ class LeadDetection(Task):
   instrument_offset: int = 1  # stored value + offset = instrument id (0 stays "unknown")
   instrument_vocabulary: str = "gm"
   heatmap_s: float = 10.0  # seconds of each example kept for the heatmap figure
+  eval_group: int = 8  # evaluation windows read and packed at once (bounds a long song's memory)
   formulation: str = "ch_cls"  # or "inst_cls"
   frontend_inputs: tuple[str, ...] = ()
   allow_specaugment: bool = False
@@ -85,6 +108,8 @@ class LeadDetection(Task):
       raise ConfigError(f"task.max_tracks must be in 1..64, got {self.max_tracks}")
     if self.eval_hop_s <= 0 or self.segment_s <= 0 or self.eval_hop_s > self.segment_s:
       raise ConfigError("task: need 0 < eval_hop_s ≤ segment_s")
+    if self.eval_group < 1:
+      raise ConfigError(f"task.eval_group must be ≥ 1, got {self.eval_group}")
     if self.formulation not in FORMULATIONS:
       raise ConfigError(f"task.formulation={self.formulation!r}; choose from "
                         f"{', '.join(FORMULATIONS)}")
@@ -129,21 +154,17 @@ class LeadDetection(Task):
     return jax.ShapeDtypeStruct((1, self.segment_frames, self.num_outputs), jnp.float32)
 
   # ---- reading examples -------------------------------------------------------------------
-  def _tracks(self, example: Example) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(1 + K, T) float32 mix + stems at the data rate, (K,) instrument ids, (F,) labels."""
-    stems = _float_audio(example[self.stems_key])
+  def _song(self, example: Example) -> Song:
+    """The example's tracks, ids and labels, checked; audio not yet converted."""
+    stems = np.asarray(example[self.stems_key])
     if stems.ndim != 2:
       raise DatasetError(f"{self.stems_key!r} must be (tracks, samples), got {stems.shape}")
     k = stems.shape[0]
     if not 1 <= k <= self.max_tracks:
       raise DatasetError(f"example {example.get('id')!r} has {k} stems; task.max_tracks is "
                          f"{self.max_tracks} (raise it)")
-    if self.mix_key in example:
-      mix = _float_audio(example[self.mix_key])
-      mix = mix.mean(axis=1) if mix.ndim == 2 else mix
-    else:
-      mix = stems.sum(axis=0)
-    t = min(len(mix), stems.shape[1])
+    mix = np.asarray(example[self.mix_key]) if self.mix_key in example else None
+    t = stems.shape[1] if mix is None else min(len(mix), stems.shape[1])
     ids = np.asarray(example.get(self.instruments_key, np.zeros(k, np.int64)), np.int64)
     ids = np.where(ids >= 0, ids + self.instrument_offset, 0).astype(np.int32)
     if len(ids) != k:
@@ -152,14 +173,20 @@ class LeadDetection(Task):
     if labels.size and labels.max() >= k:
       raise DatasetError(f"lead label {labels.max()} names a stem beyond the {k} stems of "
                          f"{example.get('id')!r}")
-    return np.concatenate([mix[None, :t], stems[:, :t]]), ids, labels
+    return Song(mix, stems, ids, labels, t)
 
-  def _crop(self, tracks: np.ndarray, start_frame: int) -> np.ndarray:
-    """(C, T) at the data rate → (C, segment_samples) at the model rate from `start_frame`."""
+  def _tracks(self, example: Example) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(1 + K, T) float32 mix + stems of the whole song at the data rate, (K,) instrument ids,
+    (F,) labels (the SVM baseline's whole-song view)."""
+    song = self._song(example)
+    return song.tracks(), song.ids, song.labels
+
+  def _crop(self, song: Song, start_frame: int) -> np.ndarray:
+    """(1 + K, segment_samples) mix + stems at the model rate from `start_frame`."""
     ratio = self.sample_rate / self.model_sample_rate
     start = round(start_frame * self.hop_length * ratio)
     length = int(np.ceil(self.segment_samples * ratio)) + 1
-    piece = np.ascontiguousarray(tracks[:, start:start + length])
+    piece = song.tracks(start, start + length)
     if piece.shape[1]:
       piece = io.resample(piece, self.sample_rate, self.model_sample_rate)
     piece = piece[:, :self.segment_samples]
@@ -185,11 +212,11 @@ class LeadDetection(Task):
 
   # ---- training ---------------------------------------------------------------------------
   def train_example(self, example: Example, rng: np.random.Generator) -> Example:
-    tracks, ids, labels = self._tracks(example)
-    k = len(ids)
+    song = self._song(example)
+    ids, labels, k = song.ids, song.labels, len(song.ids)
     start = int(rng.integers(0, max(len(labels) - self.segment_frames, 0) + 1))
     order = rng.permutation(k) if self.ch_permute else np.arange(k)
-    audio = self._crop(tracks, start)
+    audio = self._crop(song, start)
     audio = np.concatenate([audio[:1], audio[1:][order]])
     targets = self._as_target(self._classes(labels, start, order), ids[order])
     return {**self._pack(audio, ids[order]), "targets": targets}
@@ -223,22 +250,36 @@ class LeadDetection(Task):
     hop = round(self.eval_hop_s * self.frame_rate)
     return lead_metrics.windows(num_frames, self.segment_frames, hop)
 
-  def _num_frames(self, tracks: np.ndarray, labels: np.ndarray) -> int:
-    if labels.size:
-      return len(labels)
-    return int(tracks.shape[1] * self.frame_rate // self.sample_rate)
+  def _num_frames(self, song: Song) -> int:
+    if song.labels.size:
+      return len(song.labels)
+    return int(song.length * self.frame_rate // self.sample_rate)
 
-  def eval_inputs(self, example: Example) -> dict[str, np.ndarray]:
-    tracks, ids, labels = self._tracks(example)
-    chunks = [self._pack(self._crop(tracks, a), ids)
-              for a, _ in self._windows(self._num_frames(tracks, labels))]
-    return {key: np.stack([c[key] for c in chunks]) for key in chunks[0]}
+  def eval_inputs(self, example: Example) -> Iterator[dict[str, np.ndarray]]:
+    """The song's `segment_s` windows every `eval_hop_s`, as parts of `eval_group` windows
+    (read from the stored audio part by part: a long many-track song is never held whole in
+    float32)."""
+    song = self._song(example)
+    windows = self._windows(self._num_frames(song))
+    for i in range(0, len(windows), self.eval_group):
+      chunks = [self._pack(self._crop(song, a), song.ids)
+                for a, _ in windows[i:i + self.eval_group]]
+      yield {key: np.stack([c[key] for c in chunks]) for key in chunks[0]}
+
+  def _activity(self, song: Song) -> np.ndarray:
+    """The heatmap's per-track activity rows (lead_figures.activity), a minute at a time."""
+    win = max(round(self.sample_rate / ACTIVITY_RATE), 1)
+    block = win * int(60 * ACTIVITY_RATE)
+    parts = [lead_figures.activity(song.tracks(a, a + block), self.sample_rate, ACTIVITY_RATE)
+             for a in range(0, max(song.length, 1), block)]
+    return np.concatenate(parts, axis=1)
 
   def combine(self, outputs: np.ndarray, example: Example) -> dict[str, Any]:
     """Window logits (n, segment_frames, classes) → whole-song log-probabilities (F, classes)
     (overlaps averaged), each window's own argmax, and what predict/plots need."""
-    tracks, ids, labels = self._tracks(example)
-    n_frames = self._num_frames(tracks, labels)
+    song = self._song(example)
+    ids = song.ids
+    n_frames = self._num_frames(song)
     windows = self._windows(n_frames)
     logits = np.asarray(outputs, np.float32)
     if logits.shape[:2] != (len(windows), self.segment_frames):
@@ -254,7 +295,7 @@ class LeadDetection(Task):
     names = ["mix", *(self._stem_name(example, i, ids[i]) for i in range(k))]
     return {"log_probs": (total / np.maximum(count, 1)).astype(np.float32),
             "segment_pred": logits.argmax(-1).astype(np.int16),
-            "activity": lead_figures.activity(tracks, self.sample_rate, ACTIVITY_RATE),
+            "activity": self._activity(song),
             "track_names": names, "inst_ids": ids, "id": _text(example.get("id", ""))}
 
   def _stem_name(self, example: Example, i: int, inst_id: int) -> str:
@@ -269,7 +310,8 @@ class LeadDetection(Task):
 
   def example_stats(self, combined: dict[str, Any], example: Example) -> dict[str, Any]:
     """Per-segment F1s, song-level counts and F1s, the confusion matrix, a heatmap excerpt."""
-    _, ids, labels = self._tracks(example)
+    song = self._song(example)
+    ids, labels = song.ids, song.labels
     truth = self._as_target(np.where(labels >= 0, labels + 2, 0), ids)
     pred = combined["log_probs"].argmax(-1)
     to_inst = ((lambda y: y) if self.inst_cls else

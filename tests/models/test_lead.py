@@ -16,7 +16,9 @@ from instrax.models.lead import NEG
 
 jit = functools.partial(jax.jit, compiler_options={"xla_backend_optimization_level": 0})
 TINY = dict(enc_conv_dim=8, enc_hidden=16, enc_layers=1, enc_heads=2, enc_ffn=16,
-            enc_pos_kernel=4, enc_pos_groups=2, attn_heads=2, num_instruments=5)
+            enc_pos_kernel=4, enc_pos_groups=2, attn_heads=2, num_instruments=5,
+            enc_n_mels=16, enc_conv_layers=1)
+ENCODERS = pytest.mark.parametrize("encoder", ["mel", "conv"])
 T = 3520  # 3200 + 320 samples → 10 frames
 
 
@@ -31,8 +33,9 @@ def _init(model, x):
   return jit(lambda x: model.init({"params": jax.random.key(0)}, x))(x)
 
 
-def test_padded_tracks_are_neither_attended_nor_predicted():
-  model = build_model("lead_ch_cls", 8, **TINY)
+@ENCODERS
+def test_padded_tracks_are_neither_attended_nor_predicted(encoder):
+  model = build_model("lead_ch_cls", 8, **TINY, encoder=encoder)
   x = _inputs(np.random.default_rng(0))
   variables = _init(model, x)
   apply = jit(lambda v, x: model.apply(v, x))
@@ -53,18 +56,20 @@ def test_padded_tracks_are_neither_attended_nor_predicted():
                              atol=1e-5)
 
 
-def test_chunked_encoding_equals_encoding_all_tracks_at_once():
+@ENCODERS
+def test_chunked_encoding_equals_encoding_all_tracks_at_once(encoder):
   x = _inputs(np.random.default_rng(1), b=1, n=3, real=(3,))
-  chunked = build_model("lead_ch_cls", 6, **TINY, track_chunk=1, remat=True)
-  whole = build_model("lead_ch_cls", 6, **TINY, track_chunk=0, remat=False)
+  chunked = build_model("lead_ch_cls", 6, **TINY, encoder=encoder, track_chunk=1, remat=True)
+  whole = build_model("lead_ch_cls", 6, **TINY, encoder=encoder, track_chunk=0, remat=False)
   variables = _init(chunked, x)
   np.testing.assert_allclose(np.asarray(jit(lambda v, x: chunked.apply(v, x))(variables, x)),
                              np.asarray(jit(lambda v, x: whole.apply(v, x))(variables, x)),
                              atol=1e-5)
 
 
-def test_train_step_updates_every_parameter_and_bf16_agrees():
-  model = build_model("lead_ch_cls", 8, **TINY)
+@ENCODERS
+def test_train_step_updates_every_parameter_and_bf16_agrees(encoder):
+  model = build_model("lead_ch_cls", 8, **TINY, encoder=encoder)
   x = _inputs(np.random.default_rng(2))
   y = np.array([[2] * 5 + [0] * 5, [5] * 10])
   params = _init(model, x)["params"]

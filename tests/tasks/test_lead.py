@@ -15,6 +15,7 @@ from sklearn.metrics import f1_score
 from instrax.errors import DatasetError
 from instrax.models import build_model
 from instrax.tasks import TASKS
+from instrax.tasks.base import stack_chunks
 
 SR = 16000
 
@@ -82,7 +83,7 @@ def test_too_many_stems_is_a_clear_error():
 def test_eval_windows_stitching_metrics_and_prediction(tmp_path):
   task = _task()
   ex = _example()
-  inputs = task.eval_inputs(ex)
+  inputs = stack_chunks(task.eval_inputs(ex))
   assert inputs["stems"].shape == (3, 4, task.segment_samples)  # 300 frames, 150 / 75 → 3
   truth = np.where(ex["lead"] >= 0, ex["lead"] + 2, 0)
   windows = [(0, 150), (75, 225), (150, 300)]
@@ -141,7 +142,7 @@ def test_predict_inputs_reads_a_folder_of_stems(tmp_path):
   assert ex["stems"].shape == (2, SR) and "audio" not in ex
   np.testing.assert_array_equal(ex["inst"], [32, 13])
   assert ex["track_names"] == ["1#vocal", "2#electric_guitar"]
-  inputs = task.eval_inputs(ex)
+  inputs = stack_chunks(task.eval_inputs(ex))
   assert inputs["mix"].shape[0] == 1 and inputs["track_mask"][0].tolist() == [1, 1, 0, 0]
 
 
@@ -178,3 +179,25 @@ def test_target_spec_matches_the_inst_cls_models(name, fields):
   x = {k: jax.ShapeDtypeStruct((1, *s.shape), s.dtype) for k, s in task.input_spec().items()}
   out = jax.eval_shape(lambda x: model.init_with_output(jax.random.key(0), x)[0], x)
   assert out.shape == task.target_spec().shape
+
+
+def test_a_long_song_is_evaluated_in_parts_without_holding_it_whole():
+  """eval_inputs yields `eval_group` windows at a time, read from the int16 stems: the peak
+  memory while going through a 60-s, 4-stem song is a fraction of all its windows in float32."""
+  import tracemalloc
+
+  task = _task(eval_group=2)
+  ex = _example(seconds=60.0, k=3)
+  parts = task.eval_inputs(ex)
+  tracemalloc.start()
+  sizes, total_bytes = [], 0
+  for part in parts:
+    sizes.append(len(part["stems"]))
+    total_bytes += sum(v.nbytes for v in part.values())
+    del part
+  _, peak = tracemalloc.get_traced_memory()
+  tracemalloc.stop()
+  assert sum(sizes) == len(task._windows(60 * 75)) == 59 and max(sizes) == 2
+  assert peak < total_bytes / 5, (peak, total_bytes)
+  stacked = stack_chunks(task.eval_inputs(ex))
+  assert stacked["stems"].shape == (59, 4, task.segment_samples)
