@@ -61,12 +61,14 @@ def make_clips(root: Path, clips: int, seconds: float = 3.0) -> Path:
 class InstraxEpoch:
   """The training loop's input pipeline and step over the built dataset's train split."""
 
-  def __init__(self, data_dir: str, config_arg: str, batch: int):
+  def __init__(self, data_dir: str, config_arg: str, batch: int, **dataset: int):
     from configs import irmas
     from instrax.data import sources
     from instrax.experiment import DataFormat, Experiment
+    self.data_dir, self.config_arg = data_dir, config_arg
     self.config = irmas.get_config(config_arg)
     self.config.train.batch_size = batch
+    self.config.dataset.update(dataset)  # e.g. read_threads, num_workers (attempts)
     self.dataset = sources.load("irmas", data_dir)
     self.exp = Experiment(self.config, DataFormat.from_dataset(self.dataset))
     self.source = self.dataset.source(self.config.dataset.train_split, self.exp.task.features())
@@ -126,13 +128,14 @@ def torch_epoch(paths, targets, batch: int, n: int, workers: int, threads: int):
 
 
 def setup(root: Path, clips: int, seconds: float, batch: int, n: int, workers: int,
-          threads: int):
-  """(instrax epoch, PyTorch epoch or None) over clips built under `root`, both warmed up."""
+          threads: int, **dataset: int):
+  """(instrax epoch, PyTorch epoch or None) over clips built under `root`, both warmed up;
+  `dataset` overrides instrax's config.dataset fields (read_threads, num_workers)."""
   import data_builders
   manual = make_clips(root / "manual", clips, seconds)
   data_dir = str(root / "data")
   data_builders.prepare("irmas", data_dir, manual)
-  inst = InstraxEpoch(data_dir, f"model=cnn_rnn,n={n}", batch)
+  inst = InstraxEpoch(data_dir, f"model=cnn_rnn,n={n}", batch, **dataset)
   twin = torch_epoch(*train_files(inst, manual), batch, n, workers, threads)
   if twin is not None:
     n_torch = sum(p.numel() for p in twin.model.parameters())
@@ -147,17 +150,17 @@ TORCH_MISSING = "# torch is not installed (bench/requirements.txt): PyTorch row 
 
 
 def report(rates: dict[str, list[float]], batch: int) -> str:
-  """The markdown table of examples/s per epoch, {"instrax": [...], "pytorch": [...]} (the
-  PyTorch row and the ratio only when it was measured)."""
+  """The markdown table of examples/s per epoch, {"instrax"[, variant]: [...], "pytorch": [...]}
+  (the PyTorch row only when it was measured; each instrax row's ratio to it)."""
   lines = ["| pipeline | batch | epochs | examples/s best | median | instrax / PyTorch (best, "
            "median) | load |", "|---|---:|---:|---:|---:|---:|---|"]
+  torch = rates.get("pytorch")
   for name, r in rates.items():
     if not r:
       continue
     ratio = "–"
-    if name == "pytorch":
-      a = rates["instrax"]
-      ratio = f"**{max(a) / max(r):.2f}×**, {np.median(a) / np.median(r):.2f}×"
+    if name.startswith("instrax") and torch:
+      ratio = f"**{max(r) / max(torch):.2f}×**, {np.median(r) / np.median(torch):.2f}×"
     lines.append(f"| {name} | {batch} | {len(r)} | {max(r):.1f} | {np.median(r):.1f} | {ratio} | "
                  f"{loadavg()} |")
   return "\n".join(lines)
@@ -174,6 +177,14 @@ def main() -> None:
   ap.add_argument("--threads", type=int, default=0,
                   help="compute threads of each framework (0: all cores)")
   ap.add_argument("--heap", action="store_true", help="keep freed heap memory (bench_train_step)")
+  ap.add_argument("--read_threads", type=int, default=None,
+                  help="instrax grain read threads (default: the config's)")
+  ap.add_argument("--num_workers", type=int, default=None,
+                  help="instrax grain worker processes (default: the config's)")
+  ap.add_argument("--no_torch", action="store_true", help="time instrax alone")
+  ap.add_argument("--variants", default="",
+                  help="extra instrax rows, interleaved: ';'-separated config.dataset overrides, "
+                       "e.g. 'read_threads=1;num_workers=1'")
   args = ap.parse_args()
   _maybe_reexec(args.heap, args.threads)
   warnings.filterwarnings("ignore", "os.fork", RuntimeWarning)  # DataLoader workers use no JAX
@@ -183,15 +194,26 @@ def main() -> None:
   print(f"# {time.strftime('%Y-%m-%d %H:%M')}  jax {jax.__version__}  threads {threads}/"
         f"{os.cpu_count()}  heap={heap}  load {loadavg()}", flush=True)
   with tempfile.TemporaryDirectory() as tmp:
+    dataset = {k: v for k in ("read_threads", "num_workers")
+               if (v := getattr(args, k)) is not None}
     inst, twin = setup(Path(tmp), args.clips, args.seconds, args.batch, args.n, args.workers,
-                       threads)
+                       threads, **dataset)
+    twin = None if args.no_torch else twin
+    sides = {"instrax": inst, "pytorch": twin}
+    for variant in filter(None, args.variants.split(";")):
+      fields = {k: int(v) for k, v in (kv.split("=") for kv in variant.split(","))}
+      sides[f"instrax, {variant}"] = InstraxEpoch(inst.data_dir, inst.config_arg, args.batch,
+                                                  **fields)
+      sides[f"instrax, {variant}"].run(max_steps=1)
     if twin is None:
       print(TORCH_MISSING)
-    print(f"# {len(inst.source)} train clips, {inst.steps} steps of {args.batch} per epoch",
+    print(f"# {len(inst.source)} train clips, {inst.steps} steps of {args.batch} per epoch; "
+          f"instrax read_threads {inst.config.dataset.read_threads}, num_workers "
+          f"{inst.config.dataset.num_workers}",
           flush=True)
-    rates: dict[str, list[float]] = {"instrax": [], "pytorch": []}
+    rates: dict[str, list[float]] = {name: [] for name in sides}
     for _ in range(args.repeats):
-      for name, side in (("instrax", inst), ("pytorch", twin)):
+      for name, side in sides.items():
         if side is not None:
           examples, wall = side.run()
           rates[name].append(examples / wall)

@@ -52,4 +52,5 @@ def test_torch_missing_is_skipped(monkeypatch):
 
 def test_report_ratio_hand_computed():
   table = bench_epoch.report({"instrax": [30.0, 20.0, 40.0], "pytorch": [10.0, 20.0, 5.0]}, 32)
-  assert "| pytorch | 32 | 3 | 20.0 | 10.0 | **2.00×**, 3.00× |" in table  # 40/20, 30/10
+  assert "| instrax | 32 | 3 | 40.0 | 30.0 | **2.00×**, 3.00× |" in table  # 40/20, 30/10
+  assert "| pytorch | 32 | 3 | 20.0 | 10.0 | – |" in table
