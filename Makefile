@@ -39,6 +39,7 @@ bench: install
 	  --repeats=3 --layers_conv
 	-$(PY) bench/profile_convs.py --threads=1
 	$(PY) bench/bench_builds.py
+	$(PY) bench/bench_epoch.py --clips=400 --batch=32 --repeats=3
 	$(PY) bench/bench_predict.py
 	$(PY) bench/bench_piano.py --seconds 60 --batch 4 --steps 3
 
