@@ -4,8 +4,9 @@
   .venv/bin/python bench/profile_convs.py --repeats=5 [--threads=1] [--heap]
 
 Also times the reformulations tried for the JAX convolutions (BENCHMARKS.md, "Closing the
-gap"): `s2d` (space-to-depth: the stride-s 3×3 conv as a stride-1 ⌈3/s⌉² conv on s²·C channels)
-and `im2col` (the patch matrix, 9 strided slices concatenated, times the (9·C, C_out) kernel).
+gap"): `bf16` (XLA's conv on bfloat16 operands, float32 out; this CPU has avx512_bf16),
+`s2d` (space-to-depth: the stride-s 3×3 conv as a stride-1 ⌈3/s⌉² conv on s²·C channels) and
+`im2col` (the patch matrix, 9 strided slices concatenated, times the (9·C, C_out) kernel).
 Layer shapes are cnn_rnn n=32 on (32, 1, 224, 256): channels 1→32→64→128→256, strides 2, 2, 2,
 (4, 2). Columns are min / median ms; GFLOP/s of the forward in brackets.
 """
@@ -31,6 +32,12 @@ DN = ("NHWC", "HWIO", "NHWC")
 def conv_lax(x, w, s):
   from jax import lax
   return lax.conv_general_dilated(x, w, s, ((1, 1), (1, 1)), dimension_numbers=DN)
+
+
+def conv_bf16(x, w, s):
+  """XLA's conv on bfloat16 operands, the result cast back to float32."""
+  import jax.numpy as jnp
+  return conv_lax(x.astype(jnp.bfloat16), w.astype(jnp.bfloat16), s).astype(jnp.float32)
 
 
 def conv_s2d(x, w, s):
@@ -59,7 +66,7 @@ def conv_im2col(x, w, s):
 
 
 def layer_fns(shape, co: int, s: tuple[int, int], rng) -> tuple[dict[str, list], float]:
-  """{"fwd" | "dx" | "dw": [lax, s2d, im2col, PyTorch] timed callables}, forward FLOPs."""
+  """{"fwd" | "dx" | "dw": [lax, bf16, s2d, im2col, PyTorch] timed callables}, forward FLOPs."""
   import jax
   import jax.numpy as jnp
   import torch
@@ -77,7 +84,7 @@ def layer_fns(shape, co: int, s: tuple[int, int], rng) -> tuple[dict[str, list],
     fns["dx"].append(lambda: dx(w, dy).block_until_ready())
     fns["dw"].append(lambda: dw(x, dy).block_until_ready())
 
-  for conv in (conv_lax, conv_s2d, conv_im2col):
+  for conv in (conv_lax, conv_bf16, conv_s2d, conv_im2col):
     add(conv)
   xt = torch.from_numpy(x_np).permute(0, 3, 1, 2).contiguous()
   wt = torch.from_numpy(w_np).permute(3, 2, 0, 1).contiguous()
@@ -103,8 +110,8 @@ def main() -> None:
   threads = args.threads or os.cpu_count() or 1
   torch.set_num_threads(threads)
   print(f"# {time.strftime('%Y-%m-%d %H:%M')} threads {threads} load {loadavg()}")
-  print("| layer | part | XLA lax.conv | s2d | im2col | PyTorch |")
-  print("|---|---|---:|---:|---:|---:|")
+  print("| layer | part | XLA lax.conv | bf16 | s2d | im2col | PyTorch |")
+  print("|---|---|---:|---:|---:|---:|---:|")
   rng = np.random.default_rng(0)
   for shape, co, s in LAYERS:
     fns, flops = layer_fns(shape, co, s, rng)

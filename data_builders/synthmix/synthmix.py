@@ -39,6 +39,13 @@ from instrax.errors import DatasetError
 SPLITS = ("train", "validation", "test")
 BANKS = ("TimGM6mb", "FluidR3_GM", "MuseScore_General")  # the GM banks of `rich` and `piano`
 RICH_TRAIN = 8000
+#: The transfer ablation (issue #14, bench/ablate_transfer.py): `ablate_<name>` = `rich` at 1,500
+#: train mixes with these variety fields off ("full": none off). `fonts` off = every track
+#: through TimGM6mb, the demo's one small bank.
+ABLATIONS = {"full": (), "no_fonts": ("fonts",), "no_dynamics": ("dynamics", "register"),
+             "no_room": ("eq", "reverb"), "no_noise": ("noise", "codec", "compression"),
+             "no_gain": ("gain",)}
+ABLATION_SIZES = (1500, 200, 100)  # train, validation, test mixes
 
 
 @dataclasses.dataclass(eq=False)
@@ -128,6 +135,15 @@ class Synthmix(LocalBuild, tfds.core.GeneratorBasedBuilder):
                      num_train=400, num_validation=40, num_test=40, duration_s=(8.0, 12.0),
                      num_scores=120, soundfonts=BANKS, bpm_range=(50.0, 160.0), mode="piano"),
   ]
+
+  BUILDER_CONFIGS += [
+      SynthmixConfig(name=f"ablate_{name}", description=f"rich at {ABLATION_SIZES[0]} train "
+                     f"mixes with {', '.join(off) or 'nothing'} off (the transfer ablation).",
+                     num_train=ABLATION_SIZES[0], num_validation=ABLATION_SIZES[1],
+                     num_test=ABLATION_SIZES[2], duration_s=(3.0, 6.0), num_scores=160,
+                     soundfonts=BANKS, bpm_range=(50.0, 180.0),
+                     variety=dataclasses.replace(variety.ALL, **dict.fromkeys(off, False)))
+      for name, off in ABLATIONS.items()]
 
   def _info(self) -> tfds.core.DatasetInfo:
     cfg = self.builder_config
