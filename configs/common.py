@@ -56,3 +56,13 @@ def apply_tiny(c: ml_collections.ConfigDict) -> None:
   c.eval.batch_size = 16
   c.eval.max_examples = 8
   c.model.update(TINY_MODELS.get(c.model.name, {}))
+
+
+def narrow(filters: tuple[int, ...] | int, div: int) -> tuple[int, ...] | int:
+  """Filter counts ÷ `div` (at least 1 each): the `width_div=N` config argument, a narrower copy of
+  a seed's architecture for CPU comparisons (bench/tune_comparison.py); div=1 keeps them."""
+  if div < 1:
+    raise ConfigError(f"width_div={div}: give a positive divisor of the filter counts (1 = as is)")
+  if isinstance(filters, int):
+    return max(1, filters // div)
+  return tuple(max(1, f // div) for f in filters)

@@ -7,13 +7,18 @@ or the tail-only baseline, on MagnaTagATune (default), FMA genres or synthmix ta
   python launch.py --config=configs/tagging.py:model=tune_tail --workdir=...          # baseline
   python launch.py --config=configs/tagging.py:fma --workdir=...                      # FMA genres
   python launch.py --config=configs/tagging.py:synth,tiny --workdir=/tmp/t            # seconds
+  python launch.py --config=configs/tagging.py:synth,width_div=8,frames=192 ...       # CPU-sized
 
 Arguments, mirroring the seed's flags: `model=tune_plus|tune_tail` (--unet: with or without the
 U-Net), `init=RUN` (--pretrain: a separator run of configs/separation.py whose `unet/` weights
 initialise TUne+'s U-Net, mapped by name), `skips=N` (0-5 decoder outputs fed to the tail),
 `multisource` (4 masks; the separator run must be multisource too), `freeze` (the U-Net is not
 trained: optimizer.param_groups [["unet/", 0.0]], and its BatchNorm runs on its running
-statistics as Keras's trainable=False).
+statistics as Keras's trainable=False). CPU-sized variant (bench/tune_comparison.py):
+`width_div=N` divides every filter count of the U-Net and the tail and the dense width by N (same
+layers; a separator run to load must use the same N), `frames=F` crops and evaluation windows of
+F frames (hop F/2; F a multiple of 64 and ≥ 192, the fewest the tail pools to 1 × 1). The
+defaults (1, 384) are the seed's.
 
 Build the data first: `python -m data_builders mtat --manual_dir=<MTAT folder>` or
 `python -m data_builders fma/medium_minus_small --manual_dir=<FMA folder>` (docs/separation.md).
@@ -30,10 +35,12 @@ from __future__ import annotations
 import ml_collections
 
 from configs import default
-from configs.common import apply_tiny, model_block
+from configs.common import apply_tiny, model_block, narrow
+from configs.separation import segment_samples
 from instrax.config_args import parse_arg
 from instrax.errors import ConfigError
-from instrax.tasks.separation import SEGMENT
+from instrax.models.tune import TAIL_FILTERS, TUNE_FILTERS
+from instrax.models.unet import ENCODER_FILTERS, HEAD_FILTERS
 
 MODELS = ("tune_plus", "tune_tail")
 HOP_FRAMES, WINDOW_FRAMES, STFT_HOP = 192, 384, 160  # MSSPT evaluation: 384-frame windows, hop 192
@@ -50,7 +57,7 @@ def _window(segment: int, frames: int) -> tuple[float, float]:
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   args = parse_arg(arg, fma=False, synth=False, tiny=False, model="tune_plus", init="",
-                   skips=5, multisource=False, freeze=False)
+                   skips=5, multisource=False, freeze=False, width_div=1, frames=WINDOW_FRAMES)
   if args["fma"] and args["synth"]:
     raise ConfigError("configs/tagging.py: choose one of `fma` and `synth` (default: MTAT)")
   model = args["model"]
@@ -62,8 +69,11 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
                       "separator run to freeze with init=RUN")
 
   c = default.get_config()
-  segment = TINY_SEGMENT if args["tiny"] else SEGMENT
-  window_s, overlap = _window(segment, 192 if args["tiny"] else WINDOW_FRAMES)
+  if args["frames"] < 192:
+    raise ConfigError(f"configs/tagging.py: frames={args['frames']}; the tail needs ≥ 192 "
+                      "(a multiple of 64; the seed's 384)")
+  segment = TINY_SEGMENT if args["tiny"] else segment_samples(args["frames"])
+  window_s, overlap = _window(segment, 192 if args["tiny"] else args["frames"])
   c.frontend = ml_collections.ConfigDict({"name": "msspt_stft"})
   if args["fma"]:
     c.dataset.name = "fma/medium_minus_small"
@@ -88,6 +98,13 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
 
   fields = dict(num_sources=4 if args["multisource"] else 1, skips=args["skips"],
                 freeze_unet=args["freeze"]) if model == "tune_plus" else {}
+  if args["width_div"] != 1:
+    div = args["width_div"]
+    fields.update(filters=narrow(TUNE_FILTERS if model == "tune_plus" else TAIL_FILTERS, div),
+                  dense=narrow(512, div))
+    if model == "tune_plus":
+      fields.update(unet_filters=narrow(ENCODER_FILTERS, div),
+                    unet_head_filters=narrow(HEAD_FILTERS, div))
   c.model = model_block(model, list(MODELS), "configs/tagging.py", **fields)
   if args["init"]:
     c.init.workdir = args["init"]
