@@ -18,11 +18,12 @@ SR = 16000
 # (onset s, MIDI key, velocity): a C-major scale up, then a chord and two low notes; 8 s
 NOTES = [(0.5 + 0.4 * i, k, 80) for i, k in enumerate((60, 62, 64, 65, 67, 69, 71, 72))] + [
     (4.0, 48, 90), (4.0, 55, 90), (4.0, 64, 90), (5.5, 36, 100), (6.5, 43, 70)]
-# Onset F1 bar: the model was trained on two sampled pianos (MAPS) and has never heard this
-# General-MIDI bank; on its held-out MAPS pieces it scores ~0.7 (shipped/piano/README.md). A model
-# that outputs nothing, or notes at random keys/times, scores ~0 here; 0.6 asks for most of these
-# 13 clean, isolated notes to be found at the right key within 50 ms.
-F1_BAR = 0.6
+# Bars. The model was trained on two sampled pianos (MAPS) and has never heard this General-MIDI
+# bank; on held-out MAPS pieces it scores onset F1 0.87 (shipped/piano/README.md), here 0.62 at
+# export (recall 1.0, precision 0.45: octaves and fifths of true notes). Clean, isolated notes must
+# all be found (recall ≥ 0.9); F1 ≥ 0.5 allows one false note per true one. A model that outputs
+# nothing scores 0; one that fires every key at every true onset, F1 2·(1/88)/(1 + 1/88) ≈ 0.02.
+RECALL_BAR, F1_BAR = 0.9, 0.5
 
 
 def _render(path) -> None:
@@ -55,7 +56,7 @@ def test_shipped_piano_transcribes_a_rendered_snippet(tmp_path):
   est = np.array([[float(r["onset_s"]), int(r["key"])] for r in rows]).reshape(-1, 2)
   ref = np.array([[o, k] for o, k, _ in NOTES], float)
   hz = lambda keys: 440.0 * 2.0 ** ((keys - 69) / 12)
-  _, _, f1, _ = mir_eval.transcription.precision_recall_f1_overlap(
+  _, recall, f1, _ = mir_eval.transcription.precision_recall_f1_overlap(
       np.column_stack([ref[:, 0], ref[:, 0] + 0.1]), hz(ref[:, 1]),
       np.column_stack([est[:, 0], est[:, 0] + 0.1]), hz(est[:, 1]), offset_ratio=None)
-  assert f1 >= F1_BAR, f"onset F1 {f1:.3f} on {len(est)} predicted notes: {rows}"
+  assert recall >= RECALL_BAR and f1 >= F1_BAR, f"onset R {recall:.3f}, F1 {f1:.3f}: {rows}"
