@@ -4,12 +4,15 @@
   python launch.py --config=configs/piano.py:maps --workdir=...             # MAPS synth → ENSTDk
   python launch.py --config=configs/piano.py:maps,maps_config=pieces --workdir=...  # by piece
   python launch.py --config=configs/piano.py:synth --workdir=...            # synthmix piano renders
+  ... :maps,maps_config=pieces,size=small,augment=0.5,grid=wide   # shipped/piano's recipe
 
 Features: 16 kHz mono, log-mel 229 bins 50–8000 Hz (HTK), n_fft 2048, hop 384 (24 ms), dB with an
-80 dB floor. Model: OnsetVelocityNet (3,127,168 params). Training: 5 s chunks (208 frames), batch
-40, AdamW (wd 3e-4) with AdamWR: 500 warmup steps, cosine cycles of 1000 steps from lr 0.008,
-× 0.975 per cycle. Evaluation: whole pieces, threshold × shift chosen on validation by mean
-per-piece onset F1, means of per-piece P/R/F1 (mir_eval, 50 ms; velocity tolerance 0.1).
+80 dB floor. Model: OnsetVelocityNet (3,127,168 params; `size=small`: SMALL, 815,388).
+Training: 5 s chunks (208 frames), batch 40, AdamW (wd 3e-4) with AdamWR: 500 warmup steps,
+cosine cycles of 1000 steps from lr 0.008, × 0.975 per cycle. Evaluation: whole pieces,
+threshold × shift chosen on validation by mean per-piece onset F1, means of per-piece P/R/F1
+(mir_eval, 50 ms; velocity tolerance 0.1). `augment=P`: room augmentation (task.room_augment);
+`grid=wide`: thresholds 0.30…0.80 × shifts −20…0 ms.
 """
 
 from __future__ import annotations
@@ -23,11 +26,13 @@ from instrax.errors import ConfigError
 
 DATASETS = {"maestro": "maestro/v3", "synth": "synthmix/piano"}
 MODELS = ["onsets_velocities"]  # the models this config offers (`model=<name>`)
+# `size=small`: 8 stem channels, 2 onset stages of 2 CAMs, 64 hidden channels (docs/piano.md)
+SMALL = dict(stem_channels=8, num_onset_stages=2, stage_cams=2, stage_hidden=64)
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   a = parse_arg(arg, synth=False, maps=False, maps_config="standard", maestro=False, tiny=False,
-                model="onsets_velocities")
+                model="onsets_velocities", size="seed", augment=0.0, grid="seed")
   chosen = [k for k in ("synth", "maps", "maestro") if a[k]]
   if len(chosen) > 1:
     raise ConfigError(f"configs/piano.py: choose one dataset of synth, maps, maestro; got {chosen}")
@@ -40,10 +45,21 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   # unfloored dB: the model floors at the whole file's max − 80 dB (task.file_db_reference)
   c.frontend = ml_collections.ConfigDict(dict(name="onsets_velocities", top_db=None))
   c.model = model_block(a["model"], MODELS, "configs/piano.py", dropout=0.15, bn_momentum=0.95)
+  if a["size"] not in ("seed", "small"):
+    raise ConfigError(f"configs/piano.py: size={a['size']!r} unknown; valid: seed, small")
   c.task = ml_collections.ConfigDict(dict(
       name="transcription", notes_key="notes", chunk_frames=208, pos_weight=8.0,
       velocity_weight=10.0, eval_chunk_s=60.0, eval_overlap_s=11.0,
-      thresholds=tuple(round(0.70 + 0.01 * i, 2) for i in range(11)), shifts_s=(-0.01,)))
+      thresholds=tuple(round(0.70 + 0.01 * i, 2) for i in range(11)), shifts_s=(-0.01,),
+      room_augment=float(a["augment"])))
+  if a["grid"] not in ("seed", "wide"):
+    raise ConfigError(f"configs/piano.py: grid={a['grid']!r} unknown; valid: seed, wide")
+  if a["grid"] == "wide":  # a model less sure than the seed's peaks lower: search wider
+    c.task.thresholds = tuple(round(0.30 + 0.02 * i, 2) for i in range(26))  # 0.30 … 0.80
+    c.task.shifts_s = (-0.02, -0.01, 0.0)
+  if a["size"] == "small":
+    c.model.update(SMALL)
+    c.task.onset_stages = SMALL["num_onset_stages"]
   c.augment.specaugment = False
   c.augment.mixup_alpha = 0.0
   c.optimizer = ml_collections.ConfigDict(dict(name="adamw", weight_decay=3e-4, b1=0.9, b2=0.999,

@@ -20,7 +20,9 @@ Onset stage k reads the stem output and adds stage k−1; the velocity stage rea
 concat(stem, last onset stage) (17 channels).
 
 Returns {"onsets": (B, 3, T−1, 88) stage logits (the LAST stage is the prediction),
-"velocity": (B, T−1, 88) logits}, float32. 3,127,168 parameters (plus batch statistics).
+"velocity": (B, T−1, 88) logits}, float32. 3,127,168 parameters (plus batch statistics) with the
+seed's sizes; `stem_channels`, `num_onset_stages`, `stage_cams` and `stage_hidden` shrink it
+(configs/piano.py `size=small`: a faster variant, docs/piano.md).
 
 Conventions converted from PyTorch: `bn_momentum` is given in PyTorch's convention (new = (1−m)·old
 + m·batch; the seed uses 0.95) and passed to Flax as 1 − m. Init: kaiming-normal (fan-in, gain √2,
@@ -125,6 +127,8 @@ class OnsetsVelocities(_Layers):
   mel_bins: int = 229
   stem_channels: int = 16
   num_onset_stages: int = 3
+  stage_cams: int = 3  # CAMs per onset stage
+  stage_hidden: int = 200  # channels of the key-collapsing conv and the 1×1 after it
   velocity_cams: int = 1
   dropout: float = 0.15
   bn_momentum: float = 0.95  # PyTorch convention (Flax momentum = 1 − this)
@@ -165,14 +169,15 @@ class OnsetsVelocities(_Layers):
     # onset stages, each residual on the previous one
     stages = []
     for k in range(self.num_onset_stages):
-      out = Stage(num_cams=3, keys=self.num_classes, dropout=self.dropout, name=f"onsets_{k}",
-                  **layers)(stem, train=train)
+      out = Stage(num_cams=self.stage_cams, keys=self.num_classes, hidden=self.stage_hidden,
+                  dropout=self.dropout, name=f"onsets_{k}", **layers)(stem, train=train)
       stages.append(out if k == 0 else out + stages[-1])
     onsets = jnp.stack(stages, axis=1)  # (B, S, T−1, 88)
     last = stages[-1]
     if not self.train_onsets:
       onsets, stem, last = map(jax.lax.stop_gradient, (onsets, stem, last))
     vel_in = jnp.concatenate([stem, jnp.swapaxes(last, 1, 2)[..., None].astype(stem.dtype)], -1)
-    velocity = Stage(num_cams=self.velocity_cams, keys=self.num_classes, dropout=self.dropout,
-                     name="velocity", **layers)(vel_in, train=train)
+    velocity = Stage(num_cams=self.velocity_cams, keys=self.num_classes,
+                     hidden=self.stage_hidden, dropout=self.dropout, name="velocity",
+                     **layers)(vel_in, train=train)
     return {"onsets": onsets.astype(jnp.float32), "velocity": velocity.astype(jnp.float32)}

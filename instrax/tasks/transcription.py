@@ -43,6 +43,7 @@ import numpy as np
 from scipy import special
 
 from instrax.audio import file_db
+from instrax.data import room_augment
 from instrax.errors import ConfigError
 from instrax.metrics import transcription as tr
 from instrax.tasks import transcription_plots
@@ -123,6 +124,7 @@ class Transcription(Task):
   midi_note_s: float = 1.0  # MIDI out: a note lasts until the key's next onset, at most this
   file_db_reference: bool = True  # the model input `ref_db`: floor at the file's max − 80 dB
   predict_context_s: float = 0.0  # audio around each predict segment; 0: eval_overlap_s / 2
+  room_augment: float = 0.0  # training: probability of each of EQ, reverb, noise, gain
 
   allow_specaugment = False
   allow_mixup = False
@@ -133,6 +135,8 @@ class Transcription(Task):
     self.class_names = KEY_NAMES
     if self.chunk_frames < 4 or not self.thresholds or not self.shifts_s:
       raise ConfigError("task: chunk_frames must be ≥ 4 and thresholds / shifts_s non-empty")
+    if not 0.0 <= self.room_augment <= 1.0:
+      raise ConfigError(f"task.room_augment={self.room_augment} must be a probability in [0, 1]")
     if not 0 < self.eval_overlap_s < self.eval_chunk_s:
       raise ConfigError(f"task.eval_overlap_s={self.eval_overlap_s} must be in (0, eval_chunk_s="
                         f"{self.eval_chunk_s})")
@@ -207,7 +211,9 @@ class Transcription(Task):
 
   # ---- training -------------------------------------------------------------------------------
   def train_example(self, example: Example, rng: np.random.Generator) -> Example:
-    audio = audio_of(example)
+    """A `chunk_frames` crop of the record, with targets; `room_augment` > 0 first passes the
+    whole record through `instrax.data.room_augment` (so `ref_db` is the augmented record's)."""
+    audio = room_augment.room_augment(audio_of(example), self.sample_rate, rng, self.room_augment)
     total = len(audio) // self.hop + 1
     first = int(rng.integers(0, max(0, total - self.chunk_frames) + 1))
     n = self._samples(self.chunk_frames)

@@ -204,3 +204,13 @@ def test_eval_chunks_share_the_whole_piece_db_reference():
   np.testing.assert_allclose(inputs["ref_db"], whole, atol=1e-3)
   first = float(np.asarray(frontend(inputs["audio"][0])).max())
   assert first < whole - 10  # a per-chunk reference would differ
+
+
+def test_room_augment_changes_audio_not_targets():
+  plain, augmented = _task(), _task(room_augment=1.0)
+  a = plain.train_example(_example(3.0), np.random.default_rng(0))
+  b = augmented.train_example(_example(3.0), np.random.default_rng(0))
+  np.testing.assert_array_equal(a["targets"]["onsets"], b["targets"]["onsets"])
+  assert np.max(np.abs(a["audio"] - b["audio"])) > 1e-3
+  with pytest.raises(Exception, match="room_augment"):
+    _task(room_augment=2.0)
