@@ -26,6 +26,7 @@ seed's sizes).
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -34,8 +35,6 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-
-from absl import app, flags
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCES = ("vocals", "other", "drums", "bass", "multisource")
@@ -206,35 +205,43 @@ def execute(runs: list[Run], workdir: str, parallel: int, python: str) -> dict[s
   return walls
 
 
-_WORKDIR = flags.DEFINE_string("workdir", None, "Where the runs go (outside the repository).")
-_STEPS = flags.DEFINE_integer("steps", 150, "Training steps of every tagging run.")
-_SEP_STEPS = flags.DEFINE_integer("sep_steps", 400, "Training steps of every separator run.")
-_SEEDS = flags.DEFINE_string("seeds", "0,1,2", "Comma list of tagging seeds (≥ 3 for a spread).")
-_SOURCES = flags.DEFINE_string("sources", "vocals,other,multisource",
-                               f"Separators to pretrain: a comma list of {', '.join(SOURCES)}.")
-_WIDTH = flags.DEFINE_integer("width_div", 8, "Filter counts ÷ this (1 = the seed's models).")
-_FRAMES = flags.DEFINE_integer("frames", 192, "Crop/window frames (384 = the seed's).")
-_EVAL = flags.DEFINE_integer("eval_examples", 0, "eval.max_examples of every run (0 = all).")
-_PARALLEL = flags.DEFINE_integer("parallel", 2, "Runs at once.")
-_TABLE = flags.DEFINE_string("table", "", "Markdown output (default <workdir>/table.md).")
-flags.mark_flag_as_required("workdir")
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+  """The command line (argparse: importing this module defines no global flags)."""
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--workdir", required=True,
+                      help="where the runs go (outside the repository)")
+  parser.add_argument("--steps", type=int, default=150, help="training steps of every tagging run")
+  parser.add_argument("--sep_steps", type=int, default=400,
+                      help="training steps of every separator run")
+  parser.add_argument("--seeds", default="0,1,2", help="comma list of tagging seeds (≥ 3)")
+  parser.add_argument("--sources", default="vocals,other,multisource",
+                      help=f"separators to pretrain: a comma list of {', '.join(SOURCES)}")
+  parser.add_argument("--width_div", type=int, default=8,
+                      help="filter counts ÷ this (1 = the seed's models)")
+  parser.add_argument("--frames", type=int, default=192,
+                      help="crop/window frames (384 = the seed's)")
+  parser.add_argument("--eval_examples", type=int, default=0,
+                      help="eval.max_examples of every run (0 = all)")
+  parser.add_argument("--parallel", type=int, default=2, help="runs at once")
+  parser.add_argument("--table", default="", help="markdown output (default <workdir>/table.md)")
+  return parser.parse_args(argv)
 
 
-def main(argv: list[str]) -> None:
-  del argv
-  workdir = os.path.abspath(_WORKDIR.value)
-  sources = parse_list(_SOURCES.value, SOURCES)
-  seeds = [int(s) for s in parse_list(_SEEDS.value)]
-  size = f"width_div={_WIDTH.value},frames={_FRAMES.value}"
-  runs = plan(sources, seeds, _STEPS.value, _SEP_STEPS.value, workdir, size, _EVAL.value)
+def main(argv: list[str] | None = None) -> None:
+  args = parse_args(argv)
+  workdir = os.path.abspath(args.workdir)
+  sources = parse_list(args.sources, SOURCES)
+  seeds = [int(s) for s in parse_list(args.seeds)]
+  size = f"width_div={args.width_div},frames={args.frames}"
+  runs = plan(sources, seeds, args.steps, args.sep_steps, workdir, size, args.eval_examples)
   start = time.time()
-  walls = execute(runs, workdir, _PARALLEL.value, sys.executable)
-  header = (f"synthmix/demo, {size}, tagging {_STEPS.value} steps × seeds {_SEEDS.value}, "
-            f"separators {_SEP_STEPS.value} steps; {len(walls)} runs trained in "
+  walls = execute(runs, workdir, args.parallel, sys.executable)
+  header = (f"synthmix/demo, {size}, tagging {args.steps} steps × seeds {args.seeds}, "
+            f"separators {args.sep_steps} steps; {len(walls)} runs trained in "
             f"{(time.time() - start) / 60:.1f} min wall (the others read from results.json). "
             "Test split; mean ± sample std over seeds.")
   text = report(workdir, sources, seeds, header)
-  path = _TABLE.value or os.path.join(workdir, "table.md")
+  path = args.table or os.path.join(workdir, "table.md")
   with open(path, "w") as f:
     f.write(text)
   print(text)
@@ -242,4 +249,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-  app.run(main)
+  main()

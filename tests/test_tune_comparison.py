@@ -117,3 +117,11 @@ def test_cpu_sized_config_arguments_keep_the_seed_defaults():
     tagging.get_config("frames=128")
   with pytest.raises(ConfigError, match="positive divisor"):
     tagging.get_config("width_div=0")
+
+
+def test_importing_it_defines_no_global_flags():
+  """The script parses its own arguments: importing it next to launch.py (one pytest worker
+  does) must not define absl flags such as --workdir twice."""
+  from absl import flags
+
+  assert "sep_steps" not in flags.FLAGS and "width_div" not in flags.FLAGS
