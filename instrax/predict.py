@@ -21,14 +21,24 @@ import json
 import logging
 import os
 import sys
+import sysconfig
 from collections.abc import Iterator
 from typing import Any
 
 from instrax import logs
 from instrax.errors import UserError
 
-SHIPPED_ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                            "shipped")
+
+def _shipped_root() -> str:
+  """`shipped/` beside the package (a checkout or an editable install), else the copy a wheel
+  install puts under <prefix>/share/instrax/shipped (pyproject.toml's data-files)."""
+  beside = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "shipped")
+  if os.path.isdir(beside):
+    return beside
+  return os.path.join(sysconfig.get_path("data"), "share", "instrax", "shipped")
+
+
+SHIPPED_ROOT = _shipped_root()
 DEFAULT_MODEL = "instruments"
 FORMATS = {".json": "json", ".csv": "csv", ".txt": "table", ".jsonl": "json"}
 

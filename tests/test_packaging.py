@@ -34,3 +34,24 @@ def test_every_package_is_installed():
   include = PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]
   tops = {p.parent.name for p in ROOT.glob("*/__init__.py")} - {"tests", "bench"}
   assert {f"{t}*" for t in tops} <= set(include)
+
+
+def test_every_shipped_file_travels_with_a_wheel_install(monkeypatch, tmp_path):
+  """pyproject's data-files copy each file under shipped/ to share/instrax/shipped/<same path>,
+  and predict looks there when shipped/ is not beside the package (a non-editable install)."""
+  import glob
+
+  from instrax import predict
+
+  covered = set()
+  for target, patterns in PYPROJECT["tool"]["setuptools"]["data-files"].items():
+    for pattern in patterns:
+      for path in glob.glob(str(ROOT / pattern)):
+        rel = pathlib.Path(path).relative_to(ROOT)
+        assert target == "share/instrax/" + str(rel.parent), (target, rel)
+        covered.add(str(rel))
+  shipped = {str(p.relative_to(ROOT)) for p in (ROOT / "shipped").rglob("*") if p.is_file()}
+  assert shipped and shipped == covered, shipped ^ covered
+  monkeypatch.setattr(predict.os.path, "isdir", lambda p: False)
+  monkeypatch.setattr(predict.sysconfig, "get_path", lambda name: str(tmp_path))
+  assert predict._shipped_root() == str(tmp_path / "share" / "instrax" / "shipped")
