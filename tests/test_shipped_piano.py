@@ -19,8 +19,8 @@ SR = 16000
 NOTES = [(0.5 + 0.4 * i, k, 80) for i, k in enumerate((60, 62, 64, 65, 67, 69, 71, 72))] + [
     (4.0, 48, 90), (4.0, 55, 90), (4.0, 64, 90), (5.5, 36, 100), (6.5, 43, 70)]
 # Bars. The model was trained on two sampled pianos (MAPS) and has never heard this General-MIDI
-# bank; on held-out MAPS pieces it scores onset F1 0.87 (shipped/piano/README.md), here 0.62 at
-# export (recall 1.0, precision 0.45: octaves and fifths of true notes). Clean, isolated notes must
+# bank; on held-out MAPS pieces it scores onset F1 0.93 (shipped/piano/README.md), here 0.67 at
+# export (recall 1.0, precision 0.5: octaves and fifths of true notes). Clean, isolated notes must
 # all be found (recall ≥ 0.9); F1 ≥ 0.5 allows one false note per true one. A model that outputs
 # nothing scores 0; one that fires every key at every true onset, F1 2·(1/88)/(1 + 1/88) ≈ 0.02.
 RECALL_BAR, F1_BAR = 0.9, 0.5
