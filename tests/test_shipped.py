@@ -15,15 +15,21 @@ from instrax.data import vocabularies
 SHIPPED = os.path.join(predict.SHIPPED_ROOT, predict.DEFAULT_MODEL)
 
 
-def test_shipped_model_is_params_only_small_and_documented():
-  assert sorted(os.listdir(SHIPPED)) == ["README.md", "calibration", "config.json",
-                                         "export.json", "params.msgpack"]
-  assert os.path.getsize(os.path.join(SHIPPED, "params.msgpack")) < 15 * 2**20
-  with open(os.path.join(SHIPPED, "export.json")) as f:
+@pytest.mark.parametrize("name", sorted(os.listdir(predict.SHIPPED_ROOT)))
+def test_every_shipped_model_is_params_only_small_and_documented(name):
+  """Each folder of shipped/: params only (no optimizer state), under 15 MB, a README naming
+  the exported step and the command that trained it, and no machine-specific data_dir."""
+  folder = os.path.join(predict.SHIPPED_ROOT, name)
+  assert sorted(os.listdir(folder)) == ["README.md", "calibration", "config.json",
+                                        "export.json", "params.msgpack"]
+  assert os.path.getsize(os.path.join(folder, "params.msgpack")) < 15 * 2**20
+  with open(os.path.join(folder, "export.json")) as f:
     info = json.load(f)
-  with open(os.path.join(SHIPPED, "README.md")) as f:
+  with open(os.path.join(folder, "README.md")) as f:
     readme = f.read()
   assert f"step {info['step']}" in readme and "python launch.py" in readme
+  with open(os.path.join(folder, "config.json")) as f:
+    assert json.load(f)["config"].get("data_dir", "") == ""
 
 
 def test_predict_without_workdir_uses_the_shipped_model(tmp_path, capsys):
