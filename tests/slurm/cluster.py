@@ -134,6 +134,11 @@ class LoopbackCluster:
       return out.stdout.strip() == "PENDING"
 
     self._wait_for(pending, timeout, f"job {job_id} to be requeued")
+    # slurmd revokes the killed run's job credential (second resolution) and refuses to launch
+    # the same job id with a credential from that second ("Job credential revoked": the job
+    # then fails instead of restarting; SLURM's own ~2-minute hold exists for this). Lifting
+    # the hold a few seconds later avoids that race.
+    time.sleep(3.0)
     subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now"], env=self.env(),
                    check=True, capture_output=True, timeout=20)
 
