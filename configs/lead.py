@@ -82,7 +82,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       instrument_vocabulary="gm" if a["synth"] else "lead_cross",
       formulation=_formulation(a)))
   c.model = _model(a)
-  if "enc_n_mels" in c.model:  # the mel encoder's STFT runs at the task's rate and hop
+  if a["encoder"] == "mel" and a["model"] != "lead_crnn":  # its STFT: the task's rate and hop
     c.model.sample_rate, c.model.hop_length = c.task.model_sample_rate, c.task.hop_length
   c.optimizer = ml_collections.ConfigDict(dict(name="adamw", weight_decay=0.01,
                                                grad_clip_norm=1.0))

@@ -115,11 +115,10 @@ class LeadSVM:
     segment_pred = np.zeros((len(seg), self.task.segment_frames), np.int16)
     for i, (a, b) in enumerate(seg):
       segment_pred[i, :b - a] = classes[a:b]
-    tracks, ids, _ = self.task._tracks(example)
-    from instrax.tasks import lead_figures
-
+    song = self.task._song(example)  # stored audio, not converted again: the task's heatmap rows
+    ids = song.ids
     return {"log_probs": logp.astype(np.float32), "segment_pred": segment_pred,
-            "activity": lead_figures.activity(tracks, self.task.sample_rate, 10.0),
+            "activity": self.task._activity(song),
             "track_names": ["mix", *(f"{i + 1}" for i in range(len(ids)))], "inst_ids": ids,
             "id": str(example.get("id", ""))}
 
