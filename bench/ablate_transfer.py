@@ -2,13 +2,16 @@
 trained on renders name the instruments of real recordings?
 
   python bench/ablate_transfer.py --data_dir=DATA --workdir=runs/ablate [--steps=1500]
-      [--only=full,no_room] [--table=ablation.md]
+      [--only=full,no_room] [--config_args=remix=0,short=0] [--table=ablation.md]
 
 For each `synthmix/ablate_<name>` config (data_builders/synthmix/synthmix.py `ABLATIONS`: `rich`
 at 1,500 train mixes with one group of variety fields off; `full` has none off) it builds the data
 (`python -m data_builders`), trains `configs/instruments.py` on it for `--steps` steps (same seed,
 same model, same schedule) and scores the final checkpoint with bench/eval_transfer.py on the
-real labelled files (`real_transfer`: 11 one-instrument recordings; `real`: 3 other files). Every
+real labelled files (`real_transfer`: 11 one-instrument recordings; `real`: 3 other files).
+`--config_args` appends arguments to the config string (e.g. `remix=0,short=0`: the training-time
+augmentations off), so a training ingredient is ablated the same way; such variants get their own
+run directories (`<name>@<args>`). Every
 stage is skipped when its output exists, so the script resumes. The table: per variant, the
 synthetic test micro-F1, and top-1 / mean rank of the true class per real group. Needs `make
 soundfonts` (the three GM banks).
@@ -44,26 +47,29 @@ def run(cmd: list[str], log: pathlib.Path) -> None:
 def variant(name: str, args: argparse.Namespace) -> dict:
   """Builds, trains and scores one variant (each stage skipped when done); its row."""
   py = sys.executable
-  work = pathlib.Path(args.workdir) / name
+  work = pathlib.Path(args.workdir) / (f"{name}@{args.config_args}" if args.config_args else name)
   work.mkdir(parents=True, exist_ok=True)
   log = work / "ablate.log"
   spec = f"synthmix/ablate_{name}"
   run([py, "-m", "data_builders", spec, f"--data_dir={args.data_dir}"], log)
   results = work / "results.json"
   if not results.is_file():
-    run([py, "launch.py", f"--config=configs/instruments.py:steps={args.steps}",
+    extra = f",{args.config_args}" if args.config_args else ""
+    run([py, "launch.py", f"--config=configs/instruments.py:steps={args.steps}{extra}",
          f"--workdir={work}", f"--config.dataset.name={spec}",
          f"--config.data_dir={args.data_dir}", f"--config.train.eval_every={args.steps}",
          f"--config.seed={args.seed}"], log)
   transfer = work / "transfer.json"
   if not transfer.is_file():
     run([py, "bench/eval_transfer.py", f"--workdir={work}", f"--json={transfer}"], log)
-  return row(name, json.loads(results.read_text()), json.loads(transfer.read_text()))
+  return row(name, json.loads(results.read_text()), json.loads(transfer.read_text()),
+             args.config_args)
 
 
-def row(name: str, results: dict, transfer: dict) -> dict:
+def row(name: str, results: dict, transfer: dict, config_args: str = "") -> dict:
   """A table row from a run's results.json and eval_transfer's JSON."""
-  out = {"variant": name, "off": ", ".join(ABLATIONS[name]) or "—",
+  out = {"variant": f"{name} ({config_args})" if config_args else name,
+         "off": ", ".join(ABLATIONS[name]) or "—",
          "synthetic_micro_f1": results.get("test/micro_f1")}
   for group, s in transfer["groups"].items():
     out[f"{group}_top1"] = f"{s['top1_correct']}/{s['files']}"
@@ -94,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
   parser.add_argument("--steps", type=int, default=1500)
   parser.add_argument("--seed", type=int, default=0)
   parser.add_argument("--only", default="", help="comma-separated variants (default: all)")
+  parser.add_argument("--config_args", default="",
+                      help="appended to configs/instruments.py's argument string")
   parser.add_argument("--table", default="", help="also write the markdown table here")
   args = parser.parse_args(argv)
   names = [n for n in args.only.split(",") if n] or list(ABLATIONS)

@@ -71,7 +71,8 @@ class InstraxEpoch:
     self.config.dataset.update(dataset)  # e.g. read_threads, num_workers (attempts)
     self.dataset = sources.load("irmas", data_dir)
     self.exp = Experiment(self.config, DataFormat.from_dataset(self.dataset))
-    self.source = self.dataset.source(self.config.dataset.train_split, self.exp.task.features())
+    self.source = self.dataset.source(self.config.dataset.train_split,
+                                      self.exp.task.train_features())
     self.steps = len(self.source) // batch
     self.state = self.exp.init_state()
     self.epoch = 0

@@ -46,7 +46,7 @@ def main() -> None:
       arg or None)
   dataset = sources.load(config.dataset.name, args.data_dir)
   exp = Experiment(config, DataFormat.from_dataset(dataset))
-  source = dataset.source(config.dataset.train_split, exp.task.features())
+  source = dataset.source(config.dataset.train_split, exp.task.train_features())
   ds = pipeline.train_dataset(source, exp.task.train_example,
                               global_batch_size=config.train.batch_size, seed=0)
   it = pipeline.train_iterator(ds, read_threads=args.read_threads, num_workers=args.num_workers)

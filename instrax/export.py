@@ -3,10 +3,11 @@
     python -m instrax.export --workdir=RUN [--checkpoint=best] --output=shipped/NAME
 
 writes `NAME/params.msgpack` (the evaluation parameters — the EMA when the run kept one — and the
-batch statistics, flax msgpack), `NAME/config.json` (the run's config and data format),
-`NAME/calibration.json` (the decoding parameters tuned on validation for that checkpoint) and
-`NAME/export.json` (source run, step, parameter count, sha256 of the params file). `predict`
-loads such a folder like a run directory (`--workdir=shipped/NAME`, or `--model=NAME`).
+batch statistics, flax msgpack), `NAME/config.json` (the run's config, with its machine-specific
+`data_dir` blanked, and data format), `NAME/calibration.json` (the decoding parameters tuned on
+validation for that checkpoint) and `NAME/export.json` (source run, step, parameter count, sha256
+of the params file). `predict` loads such a folder like a run directory (`--workdir=shipped/NAME`,
+or `--model=NAME`).
 """
 
 from __future__ import annotations
@@ -50,8 +51,10 @@ def export(workdir: str, output: str, checkpoint: str = "best") -> dict[str, Any
   os.makedirs(output, exist_ok=True)
   with open(os.path.join(output, PARAMS_FILE), "wb") as f:
     f.write(blob)
+  shipped_config = config.to_dict()
+  shipped_config["data_dir"] = ""  # a path on the training machine; predict reads no dataset
   with open(os.path.join(output, "config.json"), "w") as f:
-    json.dump({"config": config.to_dict(), "data_format": data_format.__dict__}, f, indent=2,
+    json.dump({"config": shipped_config, "data_format": data_format.__dict__}, f, indent=2,
               sort_keys=True)
   records.save_calibration(output, 0, calibration)
   info = {"source": os.path.abspath(workdir), "checkpoint": checkpoint, "step": int(step),

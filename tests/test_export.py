@@ -21,7 +21,7 @@ def run(tmp_path_factory, synth_data_dir) -> str:
   return workdir
 
 
-def test_exported_model_predicts_exactly_as_its_run(run, tmp_path):
+def test_exported_model_predicts_exactly_as_its_run(run, tmp_path, synth_data_dir):
   out = str(tmp_path / "shipped")
   info = export.export(run, out, "best")
   assert sorted(os.listdir(out)) == ["calibration", "config.json", "export.json",
@@ -32,6 +32,10 @@ def test_exported_model_predicts_exactly_as_its_run(run, tmp_path):
   with open(os.path.join(run, "results.json")) as f:
     saved = json.load(f)
   assert info["step"] == saved["step"] and info["parameters"] > 0
+  with open(os.path.join(out, "config.json")) as f:
+    assert json.load(f)["config"]["data_dir"] == ""  # the run's was a path on this machine
+  with open(os.path.join(run, "config.json")) as f:
+    assert json.load(f)["config"]["data_dir"] == synth_data_dir
   audio = (0.3 * np.sin(2 * np.pi * 440 * np.arange(16000 * 4) / 16000)).astype(np.float32)
   wav = tmp_path / "tone.wav"
   sf.write(wav, audio, 16000)

@@ -54,3 +54,23 @@ def test_unknown_shipped_model_lists_the_shipped_ones(capsys):
 def test_workdir_and_model_together_are_refused(bad, capsys):
   assert predict.main(bad) == 2
   assert "not both" in capsys.readouterr().err
+
+
+def test_shipped_instrument_model_scores_what_its_readme_says_on_real_recordings():
+  """bench/eval_transfer.py on the shipped model reproduces the README's real-audio figures
+  (skipped without the fixtures beside the repository)."""
+  import re
+
+  from bench import eval_transfer as et
+
+  items = et.labelled_files(et.default_fixtures())
+  if not any(i.group == "real_transfer" for i in items):
+    pytest.skip("no real_transfer fixtures")
+  predictor = predict.Predictor(SHIPPED)
+  result = et.evaluate(items, lambda p: predictor.predict_file(p)["prediction"]["scores"])
+  with open(os.path.join(SHIPPED, "README.md")) as f:
+    readme = f.read()
+  claimed = re.search(r"\*\*(\d+) / 11\*\*, ([0-9.]+)", readme)
+  got = result["groups"]["real_transfer"]
+  assert (got["top1_correct"], round(got["mean_rank"], 2)) == (int(claimed[1]),
+                                                               float(claimed[2]))

@@ -51,6 +51,20 @@ def partial_labels(rng: np.random.Generator, labels: np.ndarray) -> tuple[np.nda
   return relevance, mask
 
 
+def _perform(renderer: Renderer, program: int, rendition: variety.Rendition,
+             num_samples: int) -> np.ndarray:
+  """(T,) float32: the track rendered by each of its players (a section when more than one: each
+  detuned and delayed), summed."""
+  out = np.zeros(num_samples, np.float32)
+  sr = renderer.sample_rate
+  for player in rendition.players:
+    delay = round(player.delay_s * sr)
+    stem = renderer.render(program, rendition.notes, num_samples - delay, player.font,
+                           rendition.expression, rendition.vibrato, player.detune_cents)
+    out[delay:] += stem
+  return out
+
+
 def _colour(vrng: np.random.Generator, v: variety.Variety, stem: np.ndarray,
             room: np.ndarray | None, sr: int) -> np.ndarray:
   """One stem through its microphone/EQ colouring and its place in the room (when switched on)."""
@@ -89,17 +103,18 @@ def make(params: Params, scores: tuple[Score, ...], split: str, index: int,
                                 params.palette, params.bpm_range)
   v = params.variety
   vrng = variety.variety_rng(params.seed, SPLIT_CODES[split], index)
-  varied = [variety.vary_track(vrng, v, t.program, t.notes, duration, len(renderer.fonts))
+  varied = [variety.vary_track(vrng, v, t.program, t.notes, duration, len(renderer.fonts),
+                                melodic=t.role == arrange.MELODIC)
             for t in arrangement.tracks]
-  tracks = [dataclasses.replace(t, notes=notes)
-            for t, (notes, _, _) in zip(arrangement.tracks, varied, strict=True)]
+  tracks = [dataclasses.replace(t, notes=r.notes)
+            for t, r in zip(arrangement.tracks, varied, strict=True)]
   melodic = [k for k, t in enumerate(tracks) if t.role == arrange.MELODIC]
   spans = lead.spans(rng, arrangement.bar_times, duration, melodic)
   room = effects.room_impulse(vrng, sr, vrng.uniform(*effects.RT60_S)) if v.reverb else None
 
   stems, pans = [], []
-  for k, (track, (_, font, expression)) in enumerate(zip(tracks, varied, strict=True)):
-    stem = mix.level(renderer.render(track.program, track.notes, num_samples, font, expression))
+  for k, (track, rendition) in enumerate(zip(tracks, varied, strict=True)):
+    stem = mix.level(_perform(renderer, track.program, rendition, num_samples))
     stem *= np.float32(mix.db(rng.uniform(*GAIN_DB[track.role])))
     if track.role == arrange.MELODIC:
       stem *= lead.gain(spans, k, num_samples, sr, mix.db(LEAD_BOOST_DB))

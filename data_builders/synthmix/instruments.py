@@ -24,6 +24,11 @@ CANONICAL_PROGRAMS: dict[str, tuple[int, ...]] = {
 }
 PALETTES = {"all": IRMAS_PROGRAMS, "canonical": CANONICAL_PROGRAMS}
 
+# Instruments played with vibrato (bowed strings, winds, brass, voices), and those often heard as
+# a section (strings, voices, winds): the `vibrato` and `ensemble` variations (variety.py).
+VIBRATO_PROGRAMS = frozenset({40, 42, 52, 53, 56, 64, 65, 66, 67, 71, 73})
+SECTION_PROGRAMS = frozenset({40, 42, 52, 53, 71, 73})
+
 # Practical sounding range (lowest, highest MIDI pitch) of each program synthmix plays.
 _RANGES: dict[tuple[int, ...], tuple[int, int]] = {
     (0, 1, 2): (33, 96),          # pianos

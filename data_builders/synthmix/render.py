@@ -16,6 +16,8 @@ _DRUM_CHANNEL = 9  # MIDI channel 10
 _CHANNEL = 0
 _EXPRESSION_CC = 11  # MIDI CC 11 (expression): a channel gain, (value / 127)² in tinysoundfont
 CONTROL_RATE = 50.0  # Hz at which an expression curve is sent
+PITCH_RATE = 200.0  # Hz at which a vibrato (pitch-wheel) curve is sent
+_WHEEL_CENTRE, _WHEEL_RANGE_CENTS = 8192, 200.0  # GM default bend range: ±2 semitones
 
 # Large sampled General-MIDI banks by name -> where distributions install them (Debian/Ubuntu
 # packages fluid-soundfont-gm and musescore-general-soundfont first, then Fedora/Arch paths).
@@ -108,11 +110,15 @@ class Renderer:
     font.render(memoryview(self._flush).cast("B"), False)
 
   def render(self, program: int, notes: np.ndarray, num_samples: int, font: int = 0,
-             expression: np.ndarray | None = None) -> np.ndarray:
+             expression: np.ndarray | None = None, vibrato: np.ndarray | None = None,
+             detune_cents: float = 0.0) -> np.ndarray:
     """(T,) float32 mono stem of `notes` rows [onset_s, offset_s, pitch, velocity, ...] played by
     GM `program` (128 = drum kit on channel 10, bank 128) of SoundFont number `font`.
 
     expression: optional MIDI CC 11 values (0-127) at CONTROL_RATE Hz from t = 0.
+    vibrato: optional pitch offsets in cents (within ±200, the GM bend range) at PITCH_RATE Hz
+      from t = 0, sent as pitch-wheel positions.
+    detune_cents: the channel's tuning for the whole track.
     """
     drums = program == DRUMS
     channel = _DRUM_CHANNEL if drums else _CHANNEL
@@ -133,6 +139,13 @@ class Renderer:
     if expression is not None:
       step = self.sample_rate / CONTROL_RATE
       events += [(round(i * step), -1, _EXPRESSION_CC, int(v)) for i, v in enumerate(expression)]
+    if vibrato is not None:
+      step = self.sample_rate / PITCH_RATE
+      wheel = np.clip(np.round(_WHEEL_CENTRE * (1 + np.asarray(vibrato) / _WHEEL_RANGE_CENTS)),
+                      0, 16383).astype(int)
+      events += [(round(i * step), -2, 0, int(v)) for i, v in enumerate(wheel)]
+    if detune_cents:
+      sf.channel_set_tuning(channel, detune_cents / 100.0)
     events.sort()
     out = np.zeros(num_samples, np.float32)
     buffer = memoryview(out).cast("B")
@@ -146,10 +159,16 @@ class Renderer:
         sf.channel_note_on(channel, key, value / 127.0)
       elif kind == 0:
         sf.channel_note_off(channel, key)
+      elif kind == -2:
+        sf.channel_set_pitch_wheel(channel, value)
       else:
         sf.channel_midi_control(channel, key, value)
     if position < num_samples:
       sf.render(buffer[4 * position:], False)
     if expression is not None:
       sf.channel_midi_control(channel, 121, 0)  # reset controllers for the next track
+    if vibrato is not None:
+      sf.channel_set_pitch_wheel(channel, _WHEEL_CENTRE)
+    if detune_cents:
+      sf.channel_set_tuning(channel, 0.0)
     return out

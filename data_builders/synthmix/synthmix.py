@@ -44,8 +44,14 @@ RICH_TRAIN = 8000
 #: through TimGM6mb, the demo's one small bank.
 ABLATIONS = {"full": (), "no_fonts": ("fonts",), "no_dynamics": ("dynamics", "register"),
              "no_room": ("eq", "reverb"), "no_noise": ("noise", "codec", "compression"),
-             "no_gain": ("gain",)}
+             "no_gain": ("gain",), "no_performance": ("held", "vibrato", "ensemble")}
 ABLATION_SIZES = (1500, 200, 100)  # train, validation, test mixes
+#: Configs whose recipe changed carry their own version (tfds BuilderConfig.version), so a dataset
+#: built under an older recipe is refused, never silently reused; the others (`demo`, `tiny`,
+#: `irmas44k`, `piano`) render as in 1.0.0 and keep the builder's version.
+RICH_VERSION = "1.1.0"
+RICH_NOTES = {"1.0.0": "First release.",
+              "1.1.0": "variety.ALL adds held notes, vibrato and ensemble sections."}
 
 
 @dataclasses.dataclass(eq=False)
@@ -112,6 +118,7 @@ class Synthmix(LocalBuild, tfds.core.GeneratorBasedBuilder):
 
   VERSION = tfds.core.Version("1.0.0")
   RELEASE_NOTES: ClassVar[dict[str, str]] = {"1.0.0": "First release."}
+
   BUILDER_CONFIGS: ClassVar[list[SynthmixConfig]] = [
       SynthmixConfig(name="demo", description="~1 min build: 1200/150/200 mixes of 4-6 s, 16 kHz "
                      "mono, one distinct GM program per IRMAS class, for the instrument-"
@@ -128,7 +135,7 @@ class Synthmix(LocalBuild, tfds.core.GeneratorBasedBuilder):
                      "class, 50-180 BPM, with every rendering variation (docs/synthmix.md).",
                      num_train=RICH_TRAIN, num_validation=500, num_test=500, duration_s=(3.0, 6.0),
                      num_scores=160, soundfonts=BANKS, bpm_range=(50.0, 180.0),
-                     variety=variety.ALL),
+                     variety=variety.ALL, version=RICH_VERSION, release_notes=RICH_NOTES),
       SynthmixConfig(name="piano", description="Solo piano for transcription: 8-12 s, 16 kHz mono, "
                      "every GM piano preset of 3 banks (needs `make soundfonts`), 50-160 BPM, "
                      "phrase-shaped velocities, 4 pedalling styles; audio + notes.",
@@ -142,7 +149,8 @@ class Synthmix(LocalBuild, tfds.core.GeneratorBasedBuilder):
                      num_train=ABLATION_SIZES[0], num_validation=ABLATION_SIZES[1],
                      num_test=ABLATION_SIZES[2], duration_s=(3.0, 6.0), num_scores=160,
                      soundfonts=BANKS, bpm_range=(50.0, 180.0),
-                     variety=dataclasses.replace(variety.ALL, **dict.fromkeys(off, False)))
+                     variety=dataclasses.replace(variety.ALL, **dict.fromkeys(off, False)),
+                     version=RICH_VERSION, release_notes=RICH_NOTES)
       for name, off in ABLATIONS.items()]
 
   def _info(self) -> tfds.core.DatasetInfo:

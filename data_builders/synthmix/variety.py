@@ -1,10 +1,11 @@
 """Rendering variety, each part switched on by a `Variety` field (all off by default, so the
 `demo` and `tiny` builds stay as they were): which SoundFont plays each track, velocity and
-expression curves, register, and the recording chain (`effects`).
+expression curves, register, held notes, vibrato, ensemble doubling, and the recording chain
+(`effects`).
 
 Every draw comes from the example's own *variety* generator (`variety_rng`), separate from the one
 that arranges the example, so switching a field on changes the sound and never the arrangement
-(the instruments, notes' timing and labels).
+(the instruments and labels; only `held` changes the notes' timing, of the tracks it picks).
 """
 
 from __future__ import annotations
@@ -20,6 +21,17 @@ EXPRESSION_RANGE = (60, 127)  # CC 11 values an expression curve moves between
 EXPRESSION_STEP_S = (0.4, 2.0)  # time between its breakpoints
 OCTAVES = (-12, 0, 12)
 GAIN_PEAK_DBFS = (-24.0, -1.0)  # mix peak level when `gain` is on (fixed −1 dBFS otherwise)
+HELD_PROB = 0.35  # chance that a melodic track plays held notes instead of its part
+HELD_NOTE_S = (0.6, 3.0)  # length of each held note
+HELD_GAP_S = (0.0, 0.4)  # silence before each held note
+VIBRATO_PROB = 0.6  # chance that a track of instruments.VIBRATO_PROGRAMS gets vibrato
+VIBRATO_CENTS = (10.0, 45.0)  # ± pitch depth
+VIBRATO_HZ = (4.5, 7.0)
+VIBRATO_ONSET_S = (0.08, 0.4)  # each note's vibrato fades in over this time
+ENSEMBLE_PROB = 0.35  # chance that a track of instruments.SECTION_PROGRAMS becomes a section
+ENSEMBLE_PLAYERS = (2, 4)  # players (renderings) of a section, including the first
+ENSEMBLE_DETUNE_CENTS = 15.0  # each extra player is detuned within ± this
+ENSEMBLE_DELAY_S = (0.004, 0.035)  # and starts this much later (onset spread of a section)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,6 +44,13 @@ class Variety:
   eq: per-stem microphone/EQ colouring. reverb: one synthesised room per mix, a wet share per stem.
   compression: mix-bus compressor. codec: codec-like low-pass. noise: background noise at a random
   SNR. gain: random mix level (peak −24 to −1 dBFS instead of −1).
+  held: a melodic track (HELD_PROB) plays a few long notes drawn from its part's pitches, as a
+  single sustained note or a slow line does in a real solo recording.
+  vibrato: a bowed, wind, brass or vocal track (VIBRATO_PROB) gets periodic pitch modulation
+  through the pitch wheel, fading in after each note onset.
+  ensemble: a string, vocal or wind track (ENSEMBLE_PROB) is played by 2-4 detuned, slightly
+  late renderings through random banks: a section (orchestral strings, a choir) instead of one
+  sampled player.
   """
 
   fonts: bool = False
@@ -43,6 +62,9 @@ class Variety:
   codec: bool = False
   noise: bool = False
   gain: bool = False
+  held: bool = False
+  vibrato: bool = False
+  ensemble: bool = False
 
 
 NONE = Variety()  # the default: no variation
@@ -90,14 +112,78 @@ def register_shift(rng: np.random.Generator, notes: np.ndarray, program: int) ->
   return out
 
 
+def held_notes(rng: np.random.Generator, notes: np.ndarray, duration: float) -> np.ndarray:
+  """(M, 4) held notes replacing a track's (N, ≥4) `notes`: from a random start in the first
+  HELD_GAP_S, notes of HELD_NOTE_S seconds separated by HELD_GAP_S silences until `duration`,
+  each on a pitch drawn from the part's pitches, at its mean velocity ± 6. An empty part is
+  returned as it is."""
+  if len(notes) == 0:
+    return notes[:, :4]
+  rows, t = [], float(rng.uniform(*HELD_GAP_S))
+  velocity = float(np.mean(notes[:, 3]))
+  while t < duration - 0.1:
+    end = min(duration, t + float(rng.uniform(*HELD_NOTE_S)))
+    rows.append([t, end, float(rng.choice(notes[:, 2])),
+                 float(np.clip(round(velocity + rng.normal(0, 6)), 1, 127))])
+    t = end + float(rng.uniform(*HELD_GAP_S))
+  return np.array(rows, np.float64).reshape(-1, 4)
+
+
+def vibrato_curve(rng: np.random.Generator, notes: np.ndarray, duration: float) -> np.ndarray:
+  """(ceil(duration × render.PITCH_RATE) + 1,) float pitch offsets in cents at render.PITCH_RATE
+  Hz: a sinusoid of VIBRATO_HZ (slowly wandering ±10 %) and depth VIBRATO_CENTS, whose depth
+  restarts from 0 at each note onset and reaches full depth VIBRATO_ONSET_S later."""
+  n = int(np.ceil(duration * render.PITCH_RATE)) + 1
+  t = np.arange(n) / render.PITCH_RATE
+  rate = rng.uniform(*VIBRATO_HZ) * (1 + 0.1 * np.sin(2 * np.pi * rng.uniform(0.1, 0.5) * t))
+  phase = 2 * np.pi * np.cumsum(rate) / render.PITCH_RATE + rng.uniform(0, 2 * np.pi)
+  since = np.full(n, np.inf)
+  for onset in np.sort(notes[:, 0]):
+    since = np.where(t >= onset, t - onset, since)
+  fade = np.clip(since / rng.uniform(*VIBRATO_ONSET_S), 0.0, 1.0)
+  fade[~np.isfinite(since)] = 0.0
+  return rng.uniform(*VIBRATO_CENTS) * fade * np.sin(phase)
+
+
+@dataclasses.dataclass(frozen=True)
+class Player:
+  """One rendering of a track: a SoundFont, a detune (cents) and a delay (seconds)."""
+
+  font: int
+  detune_cents: float = 0.0
+  delay_s: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Rendition:
+  """How one track is rendered under a `Variety`: its notes, players (one unless `ensemble`),
+  CC 11 expression curve and vibrato curve (cents), or None where off."""
+
+  notes: np.ndarray
+  players: tuple[Player, ...]
+  expression: np.ndarray | None = None
+  vibrato: np.ndarray | None = None
+
+
 def vary_track(rng: np.random.Generator, v: Variety, program: int, notes: np.ndarray,
-               duration: float, num_fonts: int) -> tuple[np.ndarray, int, np.ndarray | None]:
-  """(notes, font index, expression curve or None) of one track under `v`."""
+               duration: float, num_fonts: int, melodic: bool = True) -> Rendition:
+  """The rendition of one track under `v` (draws only for the fields that are on)."""
   font = int(rng.integers(num_fonts)) if v.fonts and num_fonts > 1 else 0
+  if v.held and melodic and rng.random() < HELD_PROB:
+    notes = held_notes(rng, notes, duration)
   if v.register:
     notes = register_shift(rng, notes, program)
   expression = None
   if v.dynamics:
     notes = velocity_curve(rng, notes, duration)
     expression = expression_curve(rng, duration)
-  return notes, font, expression
+  vibrato = None
+  if v.vibrato and program in instruments.VIBRATO_PROGRAMS and rng.random() < VIBRATO_PROB:
+    vibrato = vibrato_curve(rng, notes, duration)
+  players = [Player(font)]
+  if v.ensemble and program in instruments.SECTION_PROGRAMS and rng.random() < ENSEMBLE_PROB:
+    for _ in range(int(rng.integers(ENSEMBLE_PLAYERS[0], ENSEMBLE_PLAYERS[1] + 1)) - 1):
+      players.append(Player(int(rng.integers(num_fonts)),
+                            float(rng.uniform(-ENSEMBLE_DETUNE_CENTS, ENSEMBLE_DETUNE_CENTS)),
+                            float(rng.uniform(*ENSEMBLE_DELAY_S))))
+  return Rendition(notes, tuple(players), expression, vibrato)

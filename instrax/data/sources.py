@@ -61,7 +61,8 @@ class Dataset:
     missing = [f for f in features if f not in available]
     if missing:
       raise DatasetError(f"{self.spec} has no feature(s) {missing} (check the task's *_key "
-                         f"fields); its features: {', '.join(available)}.")
+                         "fields, or turn off the training augmentation that reads them, e.g. "
+                         f"task.remix_prob needs stems); its features: {', '.join(available)}.")
     skip = {f: tfds.decode.SkipDecoding() for f in available if f not in features}
     return self.builder.as_data_source(split=split, decoders=skip)
 

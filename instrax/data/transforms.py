@@ -53,13 +53,19 @@ def remove_dc(audio: np.ndarray) -> np.ndarray:
   return audio - offset if offset.any() else audio
 
 
-def random_crop(audio: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
-  """(C, T) → (C, length): a uniformly random crop, or the clip zero-padded at its end."""
-  total = audio.shape[1]
-  if total > length:
-    start = int(rng.integers(0, total - length + 1))
-    return audio[:, start:start + length]
-  return np.pad(audio, ((0, 0), (0, length - total)))
+def random_start(total: int, length: int, rng: np.random.Generator) -> int:
+  """Uniform start of a `length` crop of `total` samples (0, drawing nothing, if it fits)."""
+  return int(rng.integers(0, total - length + 1)) if total > length else 0
+
+
+def random_crop(audio: np.ndarray, length: int, rng: np.random.Generator,
+                start: int | None = None) -> np.ndarray:
+  """(C, T) → (C, length): a uniformly random crop (from `start` when given), or the clip
+  zero-padded at its end."""
+  if start is None:
+    start = random_start(audio.shape[1], length, rng)
+  crop = audio[:, start:start + length]
+  return np.pad(crop, ((0, 0), (0, length - crop.shape[1])))
 
 
 def peak_normalize(audio: np.ndarray, peak: float | None = None) -> np.ndarray:

@@ -89,6 +89,11 @@ class Task(abc.ABC):
   def features(self) -> tuple[str, ...]:
     """The dataset features this task reads; only these are decoded."""
 
+  def train_features(self) -> tuple[str, ...]:
+    """The features a training example reads (default: `features()`); a task whose training
+    augmentation needs more (e.g. stems to remix) adds them here."""
+    return self.features()
+
   def input_shape(self) -> tuple[int, ...]:
     """Shape of the lone training input (without batch); tasks with several inputs override
     `input_spec` instead."""

@@ -19,7 +19,8 @@ import numpy as np
 import optax
 
 from instrax import plots
-from instrax.data import transforms, vocabularies
+from instrax.audio import io
+from instrax.data import stem_remix, transforms, vocabularies
 from instrax.errors import ConfigError
 from instrax.metrics import classification, ranking, thresholds
 from instrax.tasks import aggregation
@@ -44,6 +45,11 @@ class ClipClassification(Task):
   threshold: float = -1.0  # < 0: tuned on the validation split (best micro F1)
   compare_aggregations: tuple[str, ...] = ("majority", "s1", "s2")  # also reported, prefixed
   peak_normalize: bool = True  # divide by peak |sample| (per crop in training, per file in eval)
+  # Training-time augmentations (instrax.data.stem_remix), all off by default:
+  remix_prob: float = 0.0  # a crop is rebuilt from the example's sounding `stems` (needs stems)
+  solo_prob: float = 0.0  # of a remix: one labelled stem alone
+  short_prob: float = 0.0  # a crop is cut to a random length ≥ short_min_s and zero-padded
+  short_min_s: float = 0.5
 
   def __post_init__(self):
     if self.vocabulary not in vocabularies.VOCABULARIES:
@@ -58,6 +64,18 @@ class ClipClassification(Task):
             f"task.aggregation/compare_aggregations {name!r} thresholds sigmoids of the logits, "
             "which a softmax_ce model defines only up to a per-window shift; use 'softmax' or "
             "'majority' (configs/irmas.py:loss=softmax_ce does)")
+    for name in ("remix_prob", "solo_prob", "short_prob"):
+      if not 0.0 <= getattr(self, name) <= 1.0:
+        raise ConfigError(f"task.{name}={getattr(self, name)} must be a probability in [0, 1]")
+    if self.remix_prob > 0 and self.channels != 1:
+      raise ConfigError("task.remix_prob > 0 remixes mono stems: it needs channels=1")
+    if self.remix_prob > 0 and self.vocabulary not in vocabularies.GM_MAPS:
+      raise ConfigError(f"task.remix_prob > 0 labels stems by GM program, which vocabulary "
+                        f"{self.vocabulary!r} has no map for (those with one: "
+                        f"{', '.join(vocabularies.GM_MAPS)})")
+    if not 0.0 < self.short_min_s <= self.window_s:
+      raise ConfigError(f"task.short_min_s={self.short_min_s} must be in (0, window_s="
+                        f"{self.window_s}]")
     self.class_names = vocabularies.VOCABULARIES[self.vocabulary]
 
   @property
@@ -67,16 +85,31 @@ class ClipClassification(Task):
   def features(self) -> tuple[str, ...]:
     return ("audio", self.labels_key)
 
+  def train_features(self) -> tuple[str, ...]:
+    """What a training example needs: the eval features, plus stems and programs to remix."""
+    return self.features() + (("stems", "programs") if self.remix_prob > 0 else ())
+
   def input_shape(self) -> tuple[int, ...]:
     return (self.channels, self.window)
 
   def train_example(self, example: Example, rng: np.random.Generator) -> Example:
-    audio = transforms.random_crop(transforms.example_audio(example, self.channels), self.window,
-                                   rng)
+    """A random `window_s` crop and its labels; with `remix_prob` the crop is a remix of the
+    example's stems (labels of the stems kept), with `short_prob` it is shortened and padded."""
+    audio = transforms.example_audio(example, self.channels)
+    targets = np.asarray(example[self.labels_key], np.float32)
+    start = transforms.random_start(audio.shape[1], self.window, rng)
+    audio = transforms.random_crop(audio, self.window, rng, start)
+    if self.remix_prob > 0 and rng.random() < self.remix_prob:
+      stems = io.from_pcm16(np.asarray(example["stems"])[:, start:start + self.window])
+      mixed = stem_remix.remix(stems, example["programs"], rng, self.vocabulary, self.solo_prob)
+      if mixed is not None:
+        audio = np.pad(mixed[0], (0, self.window - len(mixed[0])))[None]
+        targets = mixed[1]
+    if self.short_prob > 0 and rng.random() < self.short_prob:
+      audio = stem_remix.shorten(audio, rng, round(self.short_min_s * self.sample_rate))
     if self.peak_normalize:
       audio = transforms.peak_normalize(audio)
-    return {"audio": np.ascontiguousarray(audio, np.float32),
-            "targets": np.asarray(example[self.labels_key], np.float32)}
+    return {"audio": np.ascontiguousarray(audio, np.float32), "targets": targets}
 
   def loss(self, outputs: jax.Array, batch: Example) -> tuple[jax.Array, dict[str, jax.Array]]:
     targets = batch["targets"]

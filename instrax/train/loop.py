@@ -178,7 +178,7 @@ def _train(exp: Experiment, dataset, workdir: str, run_meta: dict[str, Any]):
                       f"got {t.on_nonfinite!r}")
   sharding.check_batch_size(t.batch_size, exp.mesh)
   ds = pipeline.train_dataset(
-      dataset.source(cfg.dataset.train_split, exp.task.features()), exp.task.train_example,
+      dataset.source(cfg.dataset.train_split, exp.task.train_features()), exp.task.train_example,
       global_batch_size=t.batch_size, seed=cfg.seed, process_index=jax.process_index(),
       process_count=jax.process_count(), extra_examples=exp.task.extra_examples)
   iterator = pipeline.train_iterator(ds, read_threads=cfg.dataset.read_threads,

@@ -38,6 +38,30 @@ def test_rows_and_table_from_the_run_records():
                       "real_transfer mean rank | real top-1 | real mean rank |")
   assert lines[2] == "| no_room | eq, reverb | 0.500 | 4/11 | 3.46 | 1/3 | 2.00 |"
   assert lines[3] == "| full | — | — | 4/11 | 3.46 | 1/3 | 2.00 |"
+  recipe = ablate_transfer.row("full", results, transfer, "remix=0,short=0")
+  assert recipe["variant"] == "full (remix=0,short=0)" and recipe["off"] == "—"
+
+
+def test_config_args_reach_the_training_command_and_get_their_own_run(tmp_path, monkeypatch):
+  commands = []
+
+  def fake_run(cmd, log):
+    commands.append(cmd)
+    work = Path(log).parent
+    if "launch.py" in cmd:
+      (work / "results.json").write_text('{"test/micro_f1": 0.5}')
+    elif "bench/eval_transfer.py" in cmd:
+      (work / "transfer.json").write_text(
+          '{"groups": {"real_transfer": {"top1_correct": 1, "files": 11, "mean_rank": 3.0}}}')
+
+  monkeypatch.setattr(ablate_transfer, "run", fake_run)
+  args = ablate_transfer.argparse.Namespace(data_dir="d", workdir=str(tmp_path), steps=20, seed=0,
+                                            config_args="remix=0")
+  r = ablate_transfer.variant("no_gain", args)
+  train = next(c for c in commands if "launch.py" in c)
+  assert "--config=configs/instruments.py:steps=20,remix=0" in train
+  assert (tmp_path / "no_gain@remix=0" / "results.json").is_file()
+  assert r["variant"] == "no_gain (remix=0)"
 
 
 def test_unknown_variants_are_refused(capsys):

@@ -232,3 +232,20 @@ def test_frame_labels_mark_silence_as_no_lead():
 def test_clean_trims_overlapping_unisons():
   notes = np.array([[0.0, 1.0, 60, 90], [0.5, 1.5, 60, 90], [0.5, 0.51, 62, 90]])
   np.testing.assert_array_equal(arrange.clean(notes), [[0.0, 0.5, 60, 90], [0.5, 1.5, 60, 90]])
+
+
+def test_changed_recipes_carry_a_new_version():
+  """`rich` and `ablate_*` render every variety field: adding one changes their output, so their
+  version must move with it (a 1.0.0 `rich` is then refused, not reused); the configs that
+  render as before keep the builder's version."""
+  from data_builders.synthmix import synthmix, variety
+
+  recipe_of = {"1.1.0": {"fonts", "dynamics", "register", "eq", "reverb", "compression", "codec",
+                         "noise", "gain", "held", "vibrato", "ensemble"}}
+  fields = {f.name for f in dataclasses.fields(variety.Variety)}
+  assert recipe_of[synthmix.RICH_VERSION] == fields, "variety changed: bump RICH_VERSION"
+  versions = {c.name: str(data_builders.get_builder(f"synthmix/{c.name}", "/nonexistent").version)
+              for c in synthmix.Synthmix.BUILDER_CONFIGS}
+  assert versions["rich"] == synthmix.RICH_VERSION
+  assert all(versions[f"ablate_{n}"] == synthmix.RICH_VERSION for n in synthmix.ABLATIONS)
+  assert {versions[n] for n in ("demo", "tiny", "irmas44k", "piano")} == {"1.0.0"}

@@ -49,7 +49,11 @@ def test_each_variation_changes_audio_and_keeps_labels(material, renderer, field
     changed += not np.array_equal(plain["audio"], varied["audio"])
     assert plain["id"] == varied["id"]
     for key in LABELS:
+      if field == "held" and key == "lead":
+        continue  # held notes sound at other times: the lead track's frames follow them
       np.testing.assert_array_equal(plain[key], varied[key], err_msg=f"{field}: {key}")
+    if field == "held":
+      continue  # its notes are checked in test_held_notes_are_long_and_from_the_part
     for k in np.unique(plain["notes"][:, 4]):  # per track, in (onset, pitch) order
       a, b = (_track(ex["notes"], k) for ex in (plain, varied))
       np.testing.assert_array_equal(a[:, :2], b[:, :2])  # timing
@@ -57,8 +61,10 @@ def test_each_variation_changes_audio_and_keeps_labels(material, renderer, field
       assert shift.tolist() == [0] or (field == "register" and shift.tolist() in ([-12], [12]))
       if field != "dynamics":
         np.testing.assert_array_equal(a[:, 3], b[:, 3])
-  # Mix-level effects change every example; a register or font draw can leave one as it was.
-  assert changed == 3 if field not in ("register", "fonts") else changed >= 1
+  # Mix-level effects change every example; a register or font draw, or a per-track variation
+  # drawn with a probability, can leave one as it was.
+  per_track = ("register", "fonts", "held", "vibrato", "ensemble")
+  assert changed == 3 if field not in per_track else changed >= 1
 
 
 def test_everything_on_is_deterministic_and_stems_still_sum_to_the_mix(material, renderer):
@@ -138,6 +144,55 @@ def test_expression_turns_a_track_down(renderer):
   half = renderer.render(40, notes, SR, expression=np.full(51, 64))
   np.testing.assert_allclose(full, plain, atol=1e-6)  # CC 11 starts at 127
   assert 0.05 < np.abs(half).max() / np.abs(plain).max() < 0.7
+
+
+def test_held_notes_are_long_and_from_the_part():
+  part = np.array([[0.0, 0.3, 62, 80], [0.3, 0.5, 65, 90], [0.5, 1.0, 69, 100]], np.float64)
+  for seed in range(10):
+    held = variety.held_notes(np.random.default_rng(seed), part, 5.0)
+    assert len(held) >= 1 and set(held[:, 2]) <= {62, 65, 69}
+    lengths = held[:, 1] - held[:, 0]
+    assert np.all(lengths[:-1] >= variety.HELD_NOTE_S[0] - 1e-9)
+    assert np.all(lengths <= variety.HELD_NOTE_S[1] + 1e-9) and held[-1, 1] <= 5.0
+    assert np.all(held[1:, 0] >= held[:-1, 1])  # one note at a time
+    assert np.all(np.abs(held[:, 3] - 90) <= 40)
+
+
+def test_vibrato_modulates_the_pitch_and_detune_shifts_it(renderer):
+  librosa = pytest.importorskip("librosa")
+  notes = np.array([[0.1, 1.9, 69, 100.0]])
+  vibrato = variety.vibrato_curve(np.random.default_rng(1), notes, 2.0)
+  assert np.all(vibrato[:int(0.1 * render.PITCH_RATE)] == 0)  # nothing before the onset
+  assert 0.5 * variety.VIBRATO_CENTS[0] < np.abs(vibrato).max() <= variety.VIBRATO_CENTS[1]
+
+  def cents(x):
+    f0, _, _ = librosa.pyin(x, fmin=200, fmax=1000, sr=SR)
+    return 1200 * np.log2(f0[30:90] / 440)
+
+  plain = cents(renderer.render(73, notes, 2 * SR))
+  bent = cents(renderer.render(73, notes, 2 * SR, vibrato=vibrato))
+  detuned = cents(renderer.render(73, notes, 2 * SR, detune_cents=50))
+  again = cents(renderer.render(73, notes, 2 * SR))  # the bend and tuning were reset
+  assert np.nanstd(bent) > 1.5 * np.nanstd(plain)
+  assert np.nanmean(detuned) - np.nanmean(plain) == pytest.approx(50, abs=6)
+  np.testing.assert_allclose(again, plain, atol=1e-6)
+
+
+def test_ensemble_players_are_detuned_and_late():
+  v = variety.Variety(ensemble=True)
+  notes = np.array([[0.0, 1.0, 60, 90.0]])
+  sections = [variety.vary_track(np.random.default_rng(s), v, 40, notes, 2.0, 3).players
+              for s in range(40)]
+  assert all(p[0] == variety.Player(p[0].font) for p in sections)  # the first as written
+  many = [p for p in sections if len(p) > 1]
+  assert 0.15 * 40 < len(many) < 0.6 * 40  # ENSEMBLE_PROB
+  for players in many:
+    assert len(players) <= variety.ENSEMBLE_PLAYERS[1]
+    for p in players[1:]:
+      assert abs(p.detune_cents) <= variety.ENSEMBLE_DETUNE_CENTS
+      assert variety.ENSEMBLE_DELAY_S[0] <= p.delay_s <= variety.ENSEMBLE_DELAY_S[1]
+  piano = variety.vary_track(np.random.default_rng(0), v, 0, notes, 2.0, 3)
+  assert len(piano.players) == 1  # not a section instrument
 
 
 def test_register_shift_stays_in_range():
