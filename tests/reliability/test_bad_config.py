@@ -195,3 +195,13 @@ def test_a_second_trainer_on_the_same_workdir_is_refused(tmp_path, synth_data_di
   fd = os.open(workdir, os.O_RDONLY)  # the finished run released its lock
   fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
   os.close(fd)
+
+
+def test_a_feature_the_dataset_lacks_is_named_with_the_fix(synth_data_dir):
+  """E.g. task.remix_prob on a dataset without stems: the error names the feature and the fix."""
+  from instrax.data import sources
+
+  ds = sources.load("synthmix/tiny", synth_data_dir)
+  with pytest.raises(DatasetError, match=r"no feature\(s\) \['stemz'\].*task.remix_prob needs "
+                     r"stems.*its features: .*stems"):
+    ds.source("train", ("audio", "stemz"))
