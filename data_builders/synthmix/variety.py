@@ -137,11 +137,10 @@ def vibrato_curve(rng: np.random.Generator, notes: np.ndarray, duration: float) 
   t = np.arange(n) / render.PITCH_RATE
   rate = rng.uniform(*VIBRATO_HZ) * (1 + 0.1 * np.sin(2 * np.pi * rng.uniform(0.1, 0.5) * t))
   phase = 2 * np.pi * np.cumsum(rate) / render.PITCH_RATE + rng.uniform(0, 2 * np.pi)
-  since = np.full(n, np.inf)
-  for onset in np.sort(notes[:, 0]):
-    since = np.where(t >= onset, t - onset, since)
+  onsets = np.sort(notes[:, 0])
+  last = np.searchsorted(onsets, t, side="right") - 1  # the latest onset at or before t
+  since = np.where(last >= 0, t - onsets[np.maximum(last, 0)], 0.0)
   fade = np.clip(since / rng.uniform(*VIBRATO_ONSET_S), 0.0, 1.0)
-  fade[~np.isfinite(since)] = 0.0
   return rng.uniform(*VIBRATO_CENTS) * fade * np.sin(phase)
 
 
