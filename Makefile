@@ -44,9 +44,11 @@ bench: install
 	$(PY) bench/bench_piano.py --seconds 60 --batch 4 --steps 3
 
 # Large sampled General-MIDI banks for synthmix/rich and synthmix/piano (Debian/Ubuntu packages;
-# synthmix finds them at /usr/share/sounds/sf2 and sf3). `make demo` does not need them.
+# synthmix finds them at /usr/share/sounds/sf2 and sf3), and TonejsInstruments for synthmix/rich:
+# real recorded notes from npm packages (~30 MB download), made into a SoundFont in
+# /usr/local/share/sounds/sf2 (root) or ~/.local/share/sounds/sf2. `make demo` needs none of them.
 SOUNDFONT_PACKAGES := fluid-soundfont-gm musescore-general-soundfont
-soundfonts:
+soundfonts: install
 	@if [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] && \
 	    [ -f /usr/share/sounds/sf3/MuseScore_General.sf3 ]; then \
 	  echo "soundfonts: installed"; \
@@ -58,6 +60,7 @@ soundfonts:
 	  echo "  (or put FluidR3_GM.sf2 in /usr/share/sounds/sf2 and MuseScore_General.sf3 in"; \
 	  echo "  /usr/share/sounds/sf3, or name any .sf2/.sf3 in the synthmix config)"; \
 	fi
+	$(PY) -m data_builders.synthmix.sample_bank
 
 # Mutation testing of the core (not part of `make test`; CPU-heavy: ~5-20 min per module).
 # MUTANTS selects modules, e.g. make mutate MUTANTS='instrax.metrics*'. Scope: pyproject [tool.mutmut].

@@ -5,7 +5,8 @@ trained on renders name the instruments of real recordings?
       [--only=full,no_room] [--config_args=remix=0,short=0] [--table=ablation.md]
 
 For each `synthmix/ablate_<name>` config (data_builders/synthmix/synthmix.py `ABLATIONS`: `rich`
-at 1,500 train mixes with one group of variety fields off; `full` has none off) it builds the data
+at 1,500 train mixes with one group of variety fields off, or without the TonejsInstruments bank
+(`no_samples`); `full` has none off) it builds the data
 (`python -m data_builders`), trains `configs/instruments.py` on it for `--steps` steps (same seed,
 same model, same schedule) and scores the final checkpoint with bench/eval_transfer.py on the
 real labelled files (`real_transfer`: 11 one-instrument recordings; `real`: 3 other files).
@@ -14,7 +15,7 @@ augmentations off), so a training ingredient is ablated the same way; such varia
 run directories (`<name>@<args>`). Every
 stage is skipped when its output exists, so the script resumes. The table: per variant, the
 synthetic test micro-F1, and top-1 / mean rank of the true class per real group. Needs `make
-soundfonts` (the three GM banks).
+soundfonts` (the three GM banks and TonejsInstruments).
 
 With 11 + 3 real files a difference of one file is within noise; the mean rank moves more
 smoothly. One seed per variant: read differences below ~1 file / ~0.5 rank as no effect.

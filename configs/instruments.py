@@ -1,7 +1,8 @@
 """The shipped instrument model: IRMAS's 11 classes, trained on the richest synthmix (`rich`:
-three sampled GM banks, held notes, vibrato, sections, rooms, microphones, noise, compression,
-codecs; docs/synthmix.md) with crops remixed from its stems (solos, short excerpts), for real
-recordings. `python -m instrax.predict song.wav` uses its export in `shipped/instruments/`.
+three sampled GM banks and real recorded notes (TonejsInstruments), held notes, vibrato,
+sections, rooms, microphones, noise, compression, codecs; docs/synthmix.md) with crops remixed
+from its stems (solos, short excerpts), for real recordings. `python -m instrax.predict song.wav`
+uses its export in `shipped/instruments/` (trained at commit 6d5ecf3, on rich 1.1.0: its README).
 
   make soundfonts
   python -m data_builders synthmix/rich --data_dir=$INSTRAX_DATA_DIR

@@ -32,6 +32,7 @@ class Params:
   bpm_range: tuple[float, float] = arrange.BPM_RANGE
   variety: variety.Variety = variety.NONE
   mode: str = "mix"  # "mix" (this module) or "piano" (piano.make)
+  font_weights: tuple[float, ...] = ()  # relative draw weight per SoundFont; () = uniform
 
 
 def example_rng(seed: int, split: str, index: int) -> np.random.Generator:
@@ -103,9 +104,12 @@ def make(params: Params, scores: tuple[Score, ...], split: str, index: int,
                                 params.palette, params.bpm_range)
   v = params.variety
   vrng = variety.variety_rng(params.seed, SPLIT_CODES[split], index)
-  varied = [variety.vary_track(vrng, v, t.program, t.notes, duration, len(renderer.fonts),
-                                melodic=t.role == arrange.MELODIC)
-            for t in arrangement.tracks]
+  varied = []
+  for t in arrangement.tracks:
+    fonts = renderer.fonts_with(t.program)
+    weights = [params.font_weights[f] for f in fonts] if params.font_weights else None
+    varied.append(variety.vary_track(vrng, v, t.program, t.notes, duration, fonts,
+                                     melodic=t.role == arrange.MELODIC, weights=weights))
   tracks = [dataclasses.replace(t, notes=r.notes)
             for t, r in zip(arrangement.tracks, varied, strict=True)]
   melodic = [k for k, t in enumerate(tracks) if t.role == arrange.MELODIC]

@@ -28,10 +28,16 @@ STANDARD_PATHS: dict[str, tuple[str, ...]] = {
                           "/usr/share/sounds/sf3/MuseScore_General_Full.sf3",
                           "/usr/share/soundfonts/MuseScore_General.sf3",
                           "/usr/share/sounds/sf2/MuseScore_General.sf2"),
+    # Real recorded instruments (not a full GM bank), built by `make soundfonts`
+    # (data_builders/synthmix/sample_bank.py) where the user can write.
+    "TonejsInstruments": ("/usr/share/sounds/sf2/TonejsInstruments.sf2",
+                          "/usr/local/share/sounds/sf2/TonejsInstruments.sf2",
+                          "~/.local/share/sounds/sf2/TonejsInstruments.sf2"),
 }
 DEFAULT_NAME = "TimGM6mb"  # pretty_midi's bundled bank (6 MB)
 INSTALL_HINT = ("run `make soundfonts` (Debian/Ubuntu: `sudo apt-get install fluid-soundfont-gm "
-                "musescore-general-soundfont`)")
+                "musescore-general-soundfont`; `python -m data_builders.synthmix.sample_bank` "
+                "builds TonejsInstruments)")
 
 
 def default_soundfont() -> str:
@@ -45,7 +51,8 @@ def find_standard(name: str) -> str | None:
   """The first existing standard path of the bank called `name` (STANDARD_PATHS), else None."""
   if name == DEFAULT_NAME:
     return default_soundfont()
-  return next((p for p in STANDARD_PATHS.get(name, ()) if os.path.isfile(p)), None)
+  paths = (os.path.expanduser(p) for p in STANDARD_PATHS.get(name, ()))
+  return next((p for p in paths if os.path.isfile(p)), None)
 
 
 def available() -> tuple[str, ...]:
@@ -103,6 +110,11 @@ class Renderer:
       self.fonts.append(font)
     self.sfid, self.soundfont = self.sfids[0], self.fonts[0]
     self._flush = np.zeros(sample_rate // 10, np.float32)
+
+  def fonts_with(self, program: int) -> tuple[int, ...]:
+    """The indices of the SoundFonts that have a preset for GM `program` (128 = drum kit)."""
+    bank, preset = (128, 0) if program == DRUMS else (0, program)
+    return tuple(i for i, f in enumerate(self.fonts) if f.get_preset_index(bank, preset) >= 0)
 
   def _silence(self, font) -> None:
     """Ends every voice: `reset` only starts a quick release, so render past it."""

@@ -3,7 +3,8 @@ recipe), with mixes, stems, notes, instrument labels and frame-level lead-track 
 
 Needs no download: the scores ship with music21 and the default SoundFont with pretty_midi. The
 `rich` and `piano` configs also play through the large sampled banks `make soundfonts` installs
-(FluidR3_GM, MuseScore_General), with the rendering variety of `variety.Variety` (docs/synthmix.md).
+(FluidR3_GM, MuseScore_General), with the rendering variety of `variety.Variety` (docs/synthmix.md);
+`rich` also through TonejsInstruments, real recorded instruments (sample_bank.py).
 
 Each example is an excerpt (random start bar, tempo and transposition) of one piece, played by
 1-3 melodic tracks on GM programs of distinct IRMAS classes (ranges respected by octave moves),
@@ -38,20 +39,28 @@ from instrax.errors import DatasetError
 
 SPLITS = ("train", "validation", "test")
 BANKS = ("TimGM6mb", "FluidR3_GM", "MuseScore_General")  # the GM banks of `rich` and `piano`
+SAMPLED_BANK = "TonejsInstruments"  # real recorded instruments, 16 programs (sample_bank.py)
+RICH_BANKS = (*BANKS, SAMPLED_BANK)
+#: Equal chances: a track whose program TonejsInstruments has plays through it one time in four.
+#: (Weighting it (1, 1, 1, 3), half the time, scored no better on real recordings: BENCHMARKS.md.)
+RICH_FONT_WEIGHTS: tuple[float, ...] = ()
 RICH_TRAIN = 8000
 #: The transfer ablation (issue #14, bench/ablate_transfer.py): `ablate_<name>` = `rich` at 1,500
 #: train mixes with these variety fields off ("full": none off). `fonts` off = every track
-#: through TimGM6mb, the demo's one small bank.
+#: through TimGM6mb, the demo's one small bank; "samples" (not a variety field) = without
+#: SAMPLED_BANK.
 ABLATIONS = {"full": (), "no_fonts": ("fonts",), "no_dynamics": ("dynamics", "register"),
              "no_room": ("eq", "reverb"), "no_noise": ("noise", "codec", "compression"),
-             "no_gain": ("gain",), "no_performance": ("held", "vibrato", "ensemble")}
+             "no_gain": ("gain",), "no_performance": ("held", "vibrato", "ensemble"),
+             "no_samples": ("samples",)}
 ABLATION_SIZES = (1500, 200, 100)  # train, validation, test mixes
 #: Configs whose recipe changed carry their own version (tfds BuilderConfig.version), so a dataset
 #: built under an older recipe is refused, never silently reused; the others (`demo`, `tiny`,
 #: `irmas44k`, `piano`) render as in 1.0.0 and keep the builder's version.
-RICH_VERSION = "1.1.0"
+RICH_VERSION = "1.2.0"
 RICH_NOTES = {"1.0.0": "First release.",
-              "1.1.0": "variety.ALL adds held notes, vibrato and ensemble sections."}
+              "1.1.0": "variety.ALL adds held notes, vibrato and ensemble sections.",
+              "1.2.0": "Tracks also play through TonejsInstruments (real recorded instruments)."}
 
 
 @dataclasses.dataclass(eq=False)
@@ -61,13 +70,16 @@ class SynthmixConfig(tfds.core.BuilderConfig):
   duration_s: example length in seconds, fixed or a (min, max) range drawn per example.
   soundfont: path to any .sf2/.sf3 General-MIDI SoundFont; None = pretty_midi's TimGM6mb.sf2.
   soundfonts: several SoundFonts (paths, or bank names found at their standard install paths:
-    "TimGM6mb", "FluidR3_GM", "MuseScore_General"); replaces `soundfont` when not empty. Tracks
-    play through the first unless `variety.fonts` draws one per track (piano: per example).
+    "TimGM6mb", "FluidR3_GM", "MuseScore_General", "TonejsInstruments"); replaces `soundfont`
+    when not empty. Tracks play through the first that has their program unless `variety.fonts`
+    draws one of those per track (piano: per example).
   num_scores: how many corpus pieces the material holds (split ~80/10/10 by piece).
   workers: render processes (output is identical for any value).
   palette: "all" (every GM program of each IRMAS class) or "canonical" (one distinct program each).
   bpm_range: tempo range (beats per minute) excerpts are played at.
   variety: which rendering variations are on (variety.Variety; all off by default).
+  font_weights: relative chance of each of `soundfonts` when `variety.fonts` draws a track's bank
+    among those that have its program; () = all equal.
   mode: "mix" (multitrack mixes) or "piano" (solo-piano renders: id, audio, notes).
   """
 
@@ -88,6 +100,7 @@ class SynthmixConfig(tfds.core.BuilderConfig):
   bpm_range: tuple[float, float] = arrange.BPM_RANGE
   variety: variety.Variety = variety.NONE
   mode: str = "mix"
+  font_weights: tuple[float, ...] = ()
 
   @property
   def params(self) -> example.Params:
@@ -99,9 +112,13 @@ class SynthmixConfig(tfds.core.BuilderConfig):
     if self.mode == "piano" and self.channels != 1:
       raise DatasetError("synthmix mode 'piano' renders mono: set channels=1")
     lo, hi = (self.duration_s, self.duration_s) if np.isscalar(self.duration_s) else self.duration_s
+    weights = tuple(map(float, self.font_weights))
+    if weights and (len(weights) != len(self.soundfonts) or min(weights) <= 0):
+      raise DatasetError(f"synthmix font_weights {weights}: give one positive weight per "
+                         f"SoundFont of `soundfonts` ({len(self.soundfonts)})")
     return example.Params((float(lo), float(hi)), self.sample_rate, self.channels,
                           self.max_tracks, self.seed, float(self.lead_frame_rate), self.palette,
-                          tuple(map(float, self.bpm_range)), self.variety, self.mode)
+                          tuple(map(float, self.bpm_range)), self.variety, self.mode, weights)
 
   @property
   def soundfont_list(self) -> list[str]:
@@ -131,10 +148,12 @@ class Synthmix(LocalBuild, tfds.core.GeneratorBasedBuilder):
                      "of 3-6 s.", num_train=600, num_validation=100, num_test=100,
                      duration_s=(3.0, 6.0), sample_rate=44100, channels=2, num_scores=64),
       SynthmixConfig(name="rich", description="For real-audio transfer: 16 kHz mono mixes of 3-6 s "
-                     "through 3 GM banks (needs `make soundfonts`), every GM program of each "
-                     "class, 50-180 BPM, with every rendering variation (docs/synthmix.md).",
+                     "through 3 GM banks and real recorded instruments (needs `make soundfonts`), "
+                     "every GM program of each class, 50-180 BPM, with every rendering variation "
+                     "(docs/synthmix.md).",
                      num_train=RICH_TRAIN, num_validation=500, num_test=500, duration_s=(3.0, 6.0),
-                     num_scores=160, soundfonts=BANKS, bpm_range=(50.0, 180.0),
+                     num_scores=160, soundfonts=RICH_BANKS, font_weights=RICH_FONT_WEIGHTS,
+                     bpm_range=(50.0, 180.0),
                      variety=variety.ALL, version=RICH_VERSION, release_notes=RICH_NOTES),
       SynthmixConfig(name="piano", description="Solo piano for transcription: 8-12 s, 16 kHz mono, "
                      "every GM piano preset of 3 banks (needs `make soundfonts`), 50-160 BPM, "
@@ -148,8 +167,10 @@ class Synthmix(LocalBuild, tfds.core.GeneratorBasedBuilder):
                      f"mixes with {', '.join(off) or 'nothing'} off (the transfer ablation).",
                      num_train=ABLATION_SIZES[0], num_validation=ABLATION_SIZES[1],
                      num_test=ABLATION_SIZES[2], duration_s=(3.0, 6.0), num_scores=160,
-                     soundfonts=BANKS, bpm_range=(50.0, 180.0),
-                     variety=dataclasses.replace(variety.ALL, **dict.fromkeys(off, False)),
+                     soundfonts=BANKS if "samples" in off else RICH_BANKS,
+                     font_weights=() if "samples" in off else RICH_FONT_WEIGHTS,
+                     bpm_range=(50.0, 180.0), variety=dataclasses.replace(
+                         variety.ALL, **dict.fromkeys(set(off) - {"samples"}, False)),
                      version=RICH_VERSION, release_notes=RICH_NOTES)
       for name, off in ABLATIONS.items()]
 

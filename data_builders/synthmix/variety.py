@@ -11,10 +11,12 @@ that arranges the example, so switching a field on changes the sound and never t
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import numpy as np
 
 from data_builders.synthmix import instruments, render
+from instrax.errors import DatasetError
 
 VELOCITY_SWING = (8.0, 30.0)  # ± depth of a track's phrase-level velocity curve
 EXPRESSION_RANGE = (60, 127)  # CC 11 values an expression curve moves between
@@ -144,6 +146,15 @@ def vibrato_curve(rng: np.random.Generator, notes: np.ndarray, duration: float) 
   return rng.uniform(*VIBRATO_CENTS) * fade * np.sin(phase)
 
 
+def draw_font(rng: np.random.Generator, fonts: Sequence[int],
+              weights: Sequence[float] | None = None) -> int:
+  """One of `fonts`: uniform (one `integers` draw) or in proportion to `weights`."""
+  if weights is None:
+    return fonts[int(rng.integers(len(fonts)))]
+  w = np.asarray(weights, np.float64)
+  return fonts[int(rng.choice(len(fonts), p=w / w.sum()))]
+
+
 @dataclasses.dataclass(frozen=True)
 class Player:
   """One rendering of a track: a SoundFont, a detune (cents) and a delay (seconds)."""
@@ -165,9 +176,14 @@ class Rendition:
 
 
 def vary_track(rng: np.random.Generator, v: Variety, program: int, notes: np.ndarray,
-               duration: float, num_fonts: int, melodic: bool = True) -> Rendition:
-  """The rendition of one track under `v` (draws only for the fields that are on)."""
-  font = int(rng.integers(num_fonts)) if v.fonts and num_fonts > 1 else 0
+               duration: float, fonts: Sequence[int], melodic: bool = True,
+               weights: Sequence[float] | None = None) -> Rendition:
+  """The rendition of one track under `v` (draws only for the fields that are on). `fonts`: the
+  indices of the SoundFonts that can play `program` (Renderer.fonts_with); the first plays it
+  unless `v.fonts` draws one, uniformly or in proportion to `weights` (one per font)."""
+  if not fonts:
+    raise DatasetError(f"no SoundFont of the config has a preset for GM program {program}")
+  font = draw_font(rng, fonts, weights) if v.fonts and len(fonts) > 1 else fonts[0]
   if v.held and melodic and rng.random() < HELD_PROB:
     notes = held_notes(rng, notes, duration)
   if v.register:
@@ -182,7 +198,7 @@ def vary_track(rng: np.random.Generator, v: Variety, program: int, notes: np.nda
   players = [Player(font)]
   if v.ensemble and program in instruments.SECTION_PROGRAMS and rng.random() < ENSEMBLE_PROB:
     for _ in range(int(rng.integers(ENSEMBLE_PLAYERS[0], ENSEMBLE_PLAYERS[1] + 1)) - 1):
-      players.append(Player(int(rng.integers(num_fonts)),
+      players.append(Player(draw_font(rng, fonts, weights),
                             float(rng.uniform(-ENSEMBLE_DETUNE_CENTS, ENSEMBLE_DETUNE_CENTS)),
                             float(rng.uniform(*ENSEMBLE_DELAY_S))))
   return Rendition(notes, tuple(players), expression, vibrato)

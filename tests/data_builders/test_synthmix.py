@@ -235,15 +235,18 @@ def test_clean_trims_overlapping_unisons():
 
 
 def test_changed_recipes_carry_a_new_version():
-  """`rich` and `ablate_*` render every variety field: adding one changes their output, so their
-  version must move with it (a 1.0.0 `rich` is then refused, not reused); the configs that
-  render as before keep the builder's version."""
+  """`rich` and `ablate_*` render every variety field through RICH_BANKS: adding a field or a
+  bank changes their output, so their version must move with it (a 1.1.0 `rich` is then
+  refused, not reused); the configs that render as before keep the builder's version."""
   from data_builders.synthmix import synthmix, variety
 
-  recipe_of = {"1.1.0": {"fonts", "dynamics", "register", "eq", "reverb", "compression", "codec",
-                         "noise", "gain", "held", "vibrato", "ensemble"}}
+  recipe_of = {"1.2.0": ({"fonts", "dynamics", "register", "eq", "reverb", "compression",
+                          "codec", "noise", "gain", "held", "vibrato", "ensemble"},
+                         ("TimGM6mb", "FluidR3_GM", "MuseScore_General", "TonejsInstruments"),
+                         ())}
   fields = {f.name for f in dataclasses.fields(variety.Variety)}
-  assert recipe_of[synthmix.RICH_VERSION] == fields, "variety changed: bump RICH_VERSION"
+  recipe = (fields, synthmix.RICH_BANKS, synthmix.RICH_FONT_WEIGHTS)
+  assert recipe_of[synthmix.RICH_VERSION] == recipe, "recipe changed: bump RICH_VERSION"
   versions = {c.name: str(data_builders.get_builder(f"synthmix/{c.name}", "/nonexistent").version)
               for c in synthmix.Synthmix.BUILDER_CONFIGS}
   assert versions["rich"] == synthmix.RICH_VERSION

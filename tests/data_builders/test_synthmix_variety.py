@@ -181,7 +181,7 @@ def test_vibrato_modulates_the_pitch_and_detune_shifts_it(renderer):
 def test_ensemble_players_are_detuned_and_late():
   v = variety.Variety(ensemble=True)
   notes = np.array([[0.0, 1.0, 60, 90.0]])
-  sections = [variety.vary_track(np.random.default_rng(s), v, 40, notes, 2.0, 3).players
+  sections = [variety.vary_track(np.random.default_rng(s), v, 40, notes, 2.0, range(3)).players
               for s in range(40)]
   assert all(p[0] == variety.Player(p[0].font) for p in sections)  # the first as written
   many = [p for p in sections if len(p) > 1]
@@ -191,7 +191,7 @@ def test_ensemble_players_are_detuned_and_late():
     for p in players[1:]:
       assert abs(p.detune_cents) <= variety.ENSEMBLE_DETUNE_CENTS
       assert variety.ENSEMBLE_DELAY_S[0] <= p.delay_s <= variety.ENSEMBLE_DELAY_S[1]
-  piano = variety.vary_track(np.random.default_rng(0), v, 0, notes, 2.0, 3)
+  piano = variety.vary_track(np.random.default_rng(0), v, 0, notes, 2.0, range(3))
   assert len(piano.players) == 1  # not a section instrument
 
 
