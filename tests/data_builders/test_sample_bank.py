@@ -173,3 +173,14 @@ def test_font_weights_must_match_the_banks():
   for bad in [(1.0, 2.0), (1.0, 1.0, 1.0, 0.0)]:
     with pytest.raises(DatasetError, match="one positive weight per SoundFont"):
       _ = dataclasses.replace(rich, font_weights=bad).params
+
+
+def test_failed_download_says_how_to_fetch_by_hand(tmp_path, monkeypatch):
+  monkeypatch.setattr(sample_bank, "REGISTRY", (tmp_path / "no-registry").as_uri())
+  entry = sample_bank.CATALOGUE[0]
+  with pytest.raises(RuntimeError, match=f"npm pack {entry.package}@{entry.version}"):
+    sample_bank.fetch(entry, tmp_path / "npm")
+  assert not (tmp_path / "npm").exists()  # nothing half-written
+  assert sample_bank.main([f"--output={tmp_path / 'bank.sf2'}",
+                           f"--packages_dir={tmp_path / 'npm'}"]) == 1
+  assert not (tmp_path / "bank.sf2").exists()
