@@ -1,7 +1,9 @@
 """TonejsInstruments: a SoundFont of real recorded instruments for synthmix, built from the
-one-note sample sets of the tonejs-instruments project (Nicholaus Brosowsky; MIT-licensed npm
-packages `tonejs-instrument-<name>-mp3`, recorded notes of real cello, violin, clarinet, flute,
-saxophone, trumpet, guitars, piano, organ, harmonium and basses).
+one-note sample sets of the tonejs-instruments project (Nicholaus Brosowsky; npm packages
+`tonejs-instrument-<name>-mp3`, recorded notes of real cello, violin, clarinet, flute, saxophone,
+trumpet, guitars, piano, organ, harmonium and basses, gathered from public-domain sources; the
+samples are CC BY 3.0, the code MIT, as the packages' READMEs state). The bank is built on the
+user's machine; instrax ships none of the audio.
 
 The GM banks sample each instrument too, but from few (and often synthetic-sounding) recordings;
 these are other real instruments and rooms. Which GM programs each set plays is `CATALOGUE`.
