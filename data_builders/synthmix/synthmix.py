@@ -63,6 +63,15 @@ RICH_NOTES = {"1.0.0": "First release.",
               "1.2.0": "Tracks also play through TonejsInstruments (real recorded instruments)."}
 
 
+def _ablated(off: tuple[str, ...]) -> dict:
+  """The `rich` banks, weights and variety of an ablation with `off` switched off."""
+  samples = "samples" not in off
+  return dict(soundfonts=RICH_BANKS if samples else BANKS,
+              font_weights=RICH_FONT_WEIGHTS if samples else (),
+              variety=dataclasses.replace(variety.ALL,
+                                          **dict.fromkeys(set(off) - {"samples"}, False)))
+
+
 @dataclasses.dataclass(eq=False)
 class SynthmixConfig(tfds.core.BuilderConfig):
   """What to render.
@@ -167,11 +176,8 @@ class Synthmix(LocalBuild, tfds.core.GeneratorBasedBuilder):
                      f"mixes with {', '.join(off) or 'nothing'} off (the transfer ablation).",
                      num_train=ABLATION_SIZES[0], num_validation=ABLATION_SIZES[1],
                      num_test=ABLATION_SIZES[2], duration_s=(3.0, 6.0), num_scores=160,
-                     soundfonts=BANKS if "samples" in off else RICH_BANKS,
-                     font_weights=() if "samples" in off else RICH_FONT_WEIGHTS,
-                     bpm_range=(50.0, 180.0), variety=dataclasses.replace(
-                         variety.ALL, **dict.fromkeys(set(off) - {"samples"}, False)),
-                     version=RICH_VERSION, release_notes=RICH_NOTES)
+                     bpm_range=(50.0, 180.0), version=RICH_VERSION, release_notes=RICH_NOTES,
+                     **_ablated(off))
       for name, off in ABLATIONS.items()]
 
   def _info(self) -> tfds.core.DatasetInfo:
