@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 WORKDIR ?= workdirs/demo
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-all lint bench mutate soundfonts clean
+.PHONY: install demo test test-all lint bench mutate soundfonts pretrained clean
 
 # `pip install -e .` (pyproject.toml; pins from requirements*.txt) also puts the instrax-launch,
 # -predict, -sweep and -build commands in $(VENV)/bin.
@@ -61,6 +61,12 @@ soundfonts: install
 	  echo "  /usr/share/sounds/sf3, or name any .sf2/.sf3 in the synthmix config)"; \
 	fi
 	$(PY) -m data_builders.synthmix.sample_bank
+
+# musicnn's MagnaTagATune weights (the musicnn 0.1.0 wheel from PyPI, 29 MB, ISC licence), converted
+# without TensorFlow to ~/.cache/instrax/musicnn/MTT_musicnn.msgpack for
+# configs/instruments.py:model=musicnn (instrax/models/musicnn_convert.py).
+pretrained: install
+	$(PY) -m instrax.models.musicnn_convert
 
 # Mutation testing of the core (not part of `make test`; CPU-heavy: ~5-20 min per module).
 # MUTANTS selects modules, e.g. make mutate MUTANTS='instrax.metrics*'. Scope: pyproject [tool.mutmut].

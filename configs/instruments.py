@@ -1,18 +1,24 @@
-"""The shipped instrument model: IRMAS's 11 classes, trained on the richest synthmix (`rich`:
-three sampled GM banks and real recorded notes (TonejsInstruments), held notes, vibrato,
+"""The shipped instrument model's recipe: IRMAS's 11 classes, trained on the richest synthmix
+(`rich`: three sampled GM banks and real recorded notes (TonejsInstruments), held notes, vibrato,
 sections, rooms, microphones, noise, compression, codecs; docs/synthmix.md) with crops remixed
 from its stems (solos, short excerpts), for real recordings. `python -m instrax.predict song.wav`
-uses its export in `shipped/instruments/` (trained at commit 6d5ecf3, on rich 1.1.0: its README).
+uses `shipped/instruments/`: an ensemble of this config's CRNN (trained at commit 6d5ecf3, on
+rich 1.1.0) and its `model=musicnn` (its README has the commands).
 
-  make soundfonts
+  make soundfonts pretrained
   python -m data_builders synthmix/rich --data_dir=$INSTRAX_DATA_DIR
   python launch.py --config=configs/instruments.py --workdir=runs/instruments
-  python -m instrax.export --workdir=runs/instruments --output=shipped/instruments
+  python launch.py --config=configs/instruments.py:model=musicnn,steps=4000 --workdir=runs/musicnn
+  python -m instrax.ensemble --member=runs/instruments --member=runs/musicnn \
+      --data_dir=$INSTRAX_DATA_DIR --max_examples=300 --output=shipped/instruments
   python bench/eval_transfer.py --workdir=shipped/instruments     # real recordings
 
 Arguments (`configs/instruments.py:steps=4000,remix=0`): `steps` (16000), `remix`/`solo`/`short`
 (0.7/0.5/0.3: the task's remix_prob/solo_prob/short_prob), `width` (1.0: scales the CRNN's
-channels and GRU size), `model` (another registered model with its defaults). `tiny` runs in
+channels and GRU size), `model` (another registered model with its defaults). `model=musicnn`:
+musicnn on its own log-mel frontend, started from its MagnaTagATune weights (`pretrained`, the
+file `make pretrained` writes; empty = random init), with `freeze` (frontend; or midend, none)
+the blocks that keep those weights and batch statistics, at learning rate 1e-3. `tiny` runs in
 seconds on the embedded synthmix/tiny (tests).
 """
 
@@ -23,14 +29,30 @@ import ml_collections
 from configs import default
 from configs.common import apply_tiny, model_block
 from instrax.config_args import parse_arg
+from instrax.errors import ConfigError
+from instrax.models.musicnn_convert import DEFAULT_OUTPUT as MUSICNN_WEIGHTS
 
 MODEL = dict(name="crnn", channels=(32, 64, 128), pools=((2, 2), (2, 2), (2, 2)),
              rnn_features=96, dropout=0.3)
 
 
+def _musicnn(c: ml_collections.ConfigDict, args: dict) -> None:
+  """musicnn, MagnaTagATune-pretrained (models/musicnn.py), on its own log-mel; the blocks up to
+  `freeze` keep their pretrained weights and batch statistics (no gradient, no weight decay)."""
+  c.frontend = ml_collections.ConfigDict(dict(name="musicnn"))
+  c.model = ml_collections.ConfigDict(dict(name="musicnn", pretrained=args["pretrained"],
+                                           freeze=args["freeze"]))
+  frozen = {"none": [], "frontend": ["input_norm|timbral_|temporal_"],
+            "midend": ["input_norm|timbral_|temporal_|midend_"]}
+  if args["freeze"] not in frozen:
+    raise ConfigError(f"configs/instruments.py: freeze={args['freeze']!r}; valid: "
+                      f"{', '.join(frozen)}")
+  c.optimizer.param_groups = [[regex, 0.0] for regex in frozen[args["freeze"]]]
+
+
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   args = parse_arg(arg, tiny=False, model="crnn", steps=16000, remix=0.7, solo=0.5, short=0.3,
-                    width=1.0)
+                    width=1.0, freeze="frontend", pretrained=str(MUSICNN_WEIGHTS))
   c = default.get_config()
   c.dataset.name = "synthmix/rich"
   c.task = ml_collections.ConfigDict(dict(
@@ -42,11 +64,13 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.model = ml_collections.ConfigDict(MODEL)
     c.model.channels = tuple(round(ch * args["width"]) for ch in MODEL["channels"])
     c.model.rnn_features = round(MODEL["rnn_features"] * args["width"])
+  elif args["model"] == "musicnn":
+    _musicnn(c, args)
   else:
     c.model = model_block(args["model"], source="configs/instruments.py")
   c.augment.specaugment = True
   c.augment.mixup_alpha = 0.2
-  c.schedule.learning_rate = 2e-3
+  c.schedule.learning_rate = 1e-3 if args["model"] == "musicnn" else 2e-3
   c.schedule.warmup_steps = 200
   c.train.num_steps = args["steps"]
   c.train.batch_size = 32

@@ -170,17 +170,20 @@ class Experiment:
     return self._load_pretrained(init(rng))
 
   def _load_pretrained(self, state: state_lib.TrainState) -> state_lib.TrainState:
-    """A model with `load_pretrained(params) → params` (e.g. a HuBERT encoder read from a
-    checkpoint directory) puts its pretrained weights into the fresh state, outside jit."""
+    """A model with `load_pretrained(variables) → variables` (variables = {"params",
+    "batch_stats"}; e.g. a HuBERT encoder or musicnn read from disk) puts its pretrained weights
+    and batch statistics into the fresh state, outside jit; EMA starts from them too."""
     load = getattr(self.model, "load_pretrained", None)
     if load is None:
       return state
-    params = load(state.params)
-    if params is state.params:
+    variables = {"params": state.params, "batch_stats": state.batch_stats}
+    loaded = load(variables)
+    if loaded is variables:
       return state
+    params, stats = loaded["params"], loaded.get("batch_stats", state.batch_stats)
     ema = jax.tree.map(jnp.copy, params) if state.ema_params else state.ema_params
-    params, ema = jax.device_put((params, ema), sharding.replicated(self.mesh))
-    return state.replace(params=params, ema_params=ema)
+    params, stats, ema = jax.device_put((params, stats, ema), sharding.replicated(self.mesh))
+    return state.replace(params=params, batch_stats=stats, ema_params=ema)
 
   def abstract_state(self) -> Any:
     """Shapes/dtypes/shardings of the state, for restoring onto this mesh."""

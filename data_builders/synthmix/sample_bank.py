@@ -21,19 +21,18 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import io
 import os
 import pathlib
 import re
 import sys
 import tarfile
-import urllib.request
 from collections.abc import Sequence
 
 import numpy as np
 
 from data_builders.synthmix import render, sf2
+from instrax import download
 
 NAME = "TonejsInstruments"
 REGISTRY = "https://registry.npmjs.org"
@@ -113,24 +112,10 @@ def trim(audio: np.ndarray, sample_rate: int) -> np.ndarray:
 def fetch(sample_set: SampleSet, packages_dir: pathlib.Path) -> pathlib.Path:
   """The package's tarball in `packages_dir`, downloaded from the npm registry if absent.
   RuntimeError when its SHA-1 is not the pinned one, or the download fails."""
-  path = packages_dir / sample_set.tarball
-  if not path.exists():
-    url = f"{REGISTRY}/{sample_set.package}/-/{sample_set.tarball}"
-    try:
-      with urllib.request.urlopen(url, timeout=120) as response:
-        data = response.read()
-    except OSError as e:
-      raise RuntimeError(f"cannot download {url}: {e}. Download it by hand into {packages_dir} "
-                         f"(e.g. `npm pack {sample_set.package}@{sample_set.version}`)") from e
-    packages_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".partial")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-  digest = hashlib.sha1(path.read_bytes()).hexdigest()
-  if digest != sample_set.sha1:
-    raise RuntimeError(f"{path}: SHA-1 {digest}, expected {sample_set.sha1}: delete it and run "
-                       "again")
-  return path
+  return download.fetch(f"{REGISTRY}/{sample_set.package}/-/{sample_set.tarball}",
+                        packages_dir / sample_set.tarball, sample_set.sha1, "sha1",
+                        f"Download it by hand into {packages_dir} (e.g. `npm pack "
+                        f"{sample_set.package}@{sample_set.version}`)", timeout_s=120)
 
 
 def read_notes(tarball: pathlib.Path, prefix: str) -> list[sf2.Sample]:

@@ -397,6 +397,12 @@ PRESETS: dict[str, dict[str, Any]] = {
         sample_rate=16000, n_fft=512, win_length=400, hop_length=160, center=False, power=1.0,
         n_mels=64, f_min=125.0, f_max=7500.0, mel_scale="htk", mel_norm="none", mel_style="tf",
         scale="log", log_offset=0.01),
+    # musicnn (Pons & Serra 2019): librosa melspectrogram (16 kHz, 512/256, 96 Slaney mels, the
+    # 2019 librosa's reflect padding), log10(10000·x + 1) − 4 = log10(x + 1e-4); the constant is
+    # folded into the converted input BatchNorm (models/musicnn_convert.py).
+    "musicnn": dict(
+        sample_rate=16000, n_fft=512, hop_length=256, n_mels=96, f_min=0.0, f_max=8000.0,
+        pad_mode="reflect", scale="log10", log_offset=1e-4),
 }
 
 FRONTENDS: Registry[Callable[..., Frontend]] = Registry("frontend")

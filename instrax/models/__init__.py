@@ -14,6 +14,7 @@ from instrax.models import (  # noqa: F401  (imported so that the models registe
     lead_crnn,
     lead_inst,
     mlp,
+    musicnn,
     onsets_velocities,
     patchout,
     short_chunk,

@@ -117,16 +117,18 @@ class LeadTrackClassifier(nn.Module):
     raise ConfigError(f"model lead_ch_cls: encoder {self.encoder!r} unknown; choose from "
                       f"{', '.join(ENCODERS)}")
 
-  def load_pretrained(self, params: dict[str, Any]) -> dict[str, Any]:
-    """`params` with the encoder replaced by the checkpoint's weights (encoder "hubert"), else
-    unchanged. Raises DatasetError when the checkpoint does not fit the model."""
+  def load_pretrained(self, variables: dict[str, Any]) -> dict[str, Any]:
+    """`variables` ({"params", ...}) with the encoder's params replaced by the checkpoint's
+    weights (encoder "hubert"), else unchanged. Raises DatasetError when the checkpoint does not
+    fit the model."""
     if self.encoder != "hubert":
-      return params
+      return variables
     _, weights = hubert_convert.load(self.encoder_checkpoint)
+    params = variables["params"]
     current = params["tracks"]["encoder"]
     hubert_convert.check_shapes(weights, current)
     weights = jax.tree.map(lambda w, c: jnp.asarray(w, c.dtype), weights, current)
-    return {**params, "tracks": {**params["tracks"], "encoder": weights}}
+    return {**variables, "params": {**params, "tracks": {**params["tracks"], "encoder": weights}}}
 
   def encode(self, audio: jax.Array, train: bool) -> jax.Array:
     """(M, T) tracks → (M, F, D), `track_chunk` tracks at a time under scan."""

@@ -112,6 +112,19 @@ def test_onsets_velocities_preset_matches_torchaudio_recipe(real_fixtures):
   np.testing.assert_allclose(got, ref, atol=5e-3)
 
 
+def test_musicnn_preset_matches_musicnn_batch_data(real_fixtures):
+  """musicnn.extractor.batch_data: librosa melspectrogram(sr=16000, 512, 256, 96 mels) then
+  log10(10000·x + 1); the preset gives that − 4 (folded into the converted input BatchNorm)."""
+  path = real_fixtures / "maps" / "flac" / "MAPS_MUS-alb_esp2_SptkBGCl.flac"
+  pcm, rate = sf.read(path, frames=3 * 16000, dtype="int16")
+  got = np.asarray(F.make_frontend("musicnn")(jnp.asarray(pcm)))
+  mel = librosa.feature.melspectrogram(y=io.from_pcm16(pcm), sr=rate, n_fft=512, hop_length=256,
+                                       n_mels=96, pad_mode="reflect")
+  ref = np.log10(10000 * mel + 1).T - 4.0
+  assert got.shape == ref.shape == (1 + 48000 // 256, 96)
+  np.testing.assert_allclose(got, ref, atol=2e-3)
+
+
 def test_msspt_mel_spaces_256_bins_over_nyquist():
   """MSSPT drops the Nyquist bin, then tf.signal assumes its 256 bins span [0, 8 kHz]: sr/510."""
   args = (128, 100.0, 7800.0, "htk", "none", "tf")

@@ -77,7 +77,7 @@ def test_lead_model_loads_a_checkpoint_into_its_encoder(tmp_path):
        "track_mask": np.ones((1, 2), bool), "inst_ids": np.ones((1, 2), np.int32)}
   params = jax.eval_shape(lambda: model.init(jax.random.key(0), x))["params"]
   params = jax.tree.map(lambda s: np.zeros(s.shape, s.dtype), params)
-  loaded = model.load_pretrained(params)
+  loaded = model.load_pretrained({"params": params})["params"]
   _, want = hubert_convert.load(tmp_path)
   np.testing.assert_array_equal(loaded["tracks"]["encoder"]["layer_1"]["attention"]["q_proj"]
                                 ["kernel"], want["layer_1"]["attention"]["q_proj"]["kernel"])

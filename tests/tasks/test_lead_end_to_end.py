@@ -75,9 +75,11 @@ def test_predict_on_a_stem_folder_writes_a_lead_timeline(trained, tmp_path, caps
 
 
 def test_pretrained_weights_are_loaded_after_init(monkeypatch, synth_data_dir):
-  """The spine calls `model.load_pretrained(params)` after init (outside jit), EMA included."""
-  def load(self, params):
-    return {**params, "head": {**params["head"], "bias": params["head"]["bias"] + 7.0}}
+  """The spine calls `model.load_pretrained(variables)` after init (outside jit), EMA included."""
+  def load(self, variables):
+    params = variables["params"]
+    return {**variables,
+            "params": {**params, "head": {**params["head"], "bias": params["head"]["bias"] + 7.0}}}
 
   monkeypatch.setattr(lead_model.LeadTrackClassifier, "load_pretrained", load)
   config = _config(synth_data_dir)
