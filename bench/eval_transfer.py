@@ -135,13 +135,14 @@ def evaluate(items: list[Item], scorer: Callable[[str], Mapping[str, float]]) ->
 def main(argv: list[str] | None = None) -> int:
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument("--workdir", required=True, help="a run directory made by launch.py")
+  parser.add_argument("--workdir", required=True,
+                      help="a run directory made by launch.py, an export or an ensemble folder")
   parser.add_argument("--checkpoint", default="latest")
   parser.add_argument("--fixtures", default=None, help="folder holding real_transfer/ and real/")
   parser.add_argument("--json", default=None, help="also write the results here")
   args = parser.parse_args(argv)
   from instrax.errors import UserError
-  from instrax.predict import Predictor
+  from instrax.predict import make_predictor
 
   fixtures = args.fixtures or default_fixtures()
   items = labelled_files(fixtures)
@@ -149,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"error: no labelled real files under {fixtures} (pass --fixtures=DIR)", file=sys.stderr)
     return 2
   try:
-    predictor = Predictor(args.workdir, args.checkpoint)
+    predictor = make_predictor(args.workdir, args.checkpoint)
     if list(predictor.exp.task.class_names) != list(vocabularies.IRMAS):
       raise UserError(f"{args.workdir} does not predict the IRMAS classes (its classes: "
                       f"{', '.join(predictor.exp.task.class_names)})")

@@ -53,6 +53,8 @@ def export(workdir: str, output: str, checkpoint: str = "best") -> dict[str, Any
     f.write(blob)
   shipped_config = config.to_dict()
   shipped_config["data_dir"] = ""  # a path on the training machine; predict reads no dataset
+  if shipped_config.get("model", {}).get("pretrained"):
+    shipped_config["model"]["pretrained"] = ""  # (musicnn) initial weights, now in params
   with open(os.path.join(output, "config.json"), "w") as f:
     json.dump({"config": shipped_config, "data_format": data_format.__dict__}, f, indent=2,
               sort_keys=True)

@@ -45,10 +45,14 @@ FORMATS = {".json": "json", ".csv": "csv", ".txt": "table", ".jsonl": "json"}
 
 def shipped_workdir(name: str) -> str:
   """The run directory of shipped model `name`; UserError listing the shipped ones if absent."""
+  from instrax.ensemble import ENSEMBLE_FILE
+
+  def is_model(folder: str) -> bool:
+    return any(os.path.exists(os.path.join(folder, f)) for f in ("config.json", ENSEMBLE_FILE))
+
   path = os.path.join(SHIPPED_ROOT, name)
-  if not os.path.exists(os.path.join(path, "config.json")):
-    have = sorted(d for d in os.listdir(SHIPPED_ROOT)
-                  if os.path.exists(os.path.join(SHIPPED_ROOT, d, "config.json"))
+  if not is_model(path):
+    have = sorted(d for d in os.listdir(SHIPPED_ROOT) if is_model(os.path.join(SHIPPED_ROOT, d))
                   ) if os.path.isdir(SHIPPED_ROOT) else []
     raise UserError(f"no shipped model {name!r} in {SHIPPED_ROOT} (shipped: "
                     f"{', '.join(have) or 'none'}); pass --workdir=RUN to use a run you trained.")
@@ -81,9 +85,9 @@ class Predictor:
       calibration = {}
     self.calibration = calibration
 
-  def predict_file(self, path: str) -> dict[str, Any]:
-    """The task's prediction for one input (decoded segment by segment), or status "no_signal"
-    when an audio input has no usable signal (`instrax.audio.level`: no instruments are named)."""
+  def segments(self, path: str) -> tuple[list[tuple[float, Any]], float, Any]:
+    """([(start_s, combined output)] of each segment of one input, its duration in s, its
+    `instrax.audio.level.FileStats`), decoded segment by segment."""
     import numpy as np
 
     from instrax import evaluate
@@ -107,12 +111,32 @@ class Predictor:
     for i, (_, combined) in enumerate(evaluate.example_results(
         self.exp, self.state, examples(), desc=os.path.basename(path))):
       parts[i][1] = combined
-    if stats.num_samples and not stats.has_signal:
-      return {"file": path, "status": "no_signal", "duration_s": round(duration, 3),
-              "error": stats.reason}
-    prediction = task.merge_predictions([(s, c) for s, c in parts], self.calibration)
-    return {"file": path, "status": "ok", "duration_s": round(duration, 3),
-            "prediction": prediction}
+    return [(s, c) for s, c in parts], duration, stats
+
+  def predict_file(self, path: str) -> dict[str, Any]:
+    """The task's prediction for one input (decoded segment by segment), or status "no_signal"
+    when an audio input has no usable signal (`instrax.audio.level`: no instruments are named)."""
+    parts, duration, stats = self.segments(path)
+    return prediction_result(self.exp.task, path, parts, duration, stats, self.calibration)
+
+
+def prediction_result(task, path: str, parts: list[tuple[float, Any]], duration: float, stats,
+                      calibration: dict[str, Any]) -> dict[str, Any]:
+  """{"file", "status", "duration_s", "prediction" | "error"} of one input's segment outputs."""
+  if stats.num_samples and not stats.has_signal:
+    return {"file": path, "status": "no_signal", "duration_s": round(duration, 3),
+            "error": stats.reason}
+  return {"file": path, "status": "ok", "duration_s": round(duration, 3),
+          "prediction": task.merge_predictions(parts, calibration)}
+
+
+def make_predictor(workdir: str, checkpoint: str = "latest"):
+  """A `Predictor`, or an `instrax.ensemble.EnsemblePredictor` for an ensemble folder."""
+  from instrax import ensemble
+
+  if ensemble.is_ensemble(workdir):
+    return ensemble.EnsemblePredictor(workdir)
+  return Predictor(workdir, checkpoint)
 
 
 def _seconds(example: dict[str, Any], sample_rate: int) -> float:
@@ -242,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.workdir and args.model:
       raise UserError("give --workdir or --model, not both")
     workdir = args.workdir or shipped_workdir(args.model or DEFAULT_MODEL)
-    predictor = Predictor(workdir, args.checkpoint)
+    predictor = make_predictor(workdir, args.checkpoint)
     task = predictor.exp.task
     run = {"workdir": workdir, "model": args.model, "checkpoint": args.checkpoint,
            "step": predictor.step, "task": predictor.config.task.name,

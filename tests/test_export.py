@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from instrax import export, main, predict
-from instrax.errors import CheckpointError
+from instrax.errors import CheckpointError, UserError
 from tests.conftest import tiny_config
 
 
@@ -57,3 +57,31 @@ def test_export_of_a_mismatched_folder_is_refused(run, tmp_path):
     json.dump(config, f)
   with pytest.raises(CheckpointError, match="re-export"):
     predict.Predictor(out)
+
+
+def test_an_ensemble_of_two_runs_predicts_their_mean(run, tmp_path, synth_data_dir):
+  """`instrax.ensemble`: members exported into one folder, calibrated together on validation;
+  predict averages their window probabilities (checked against the members run alone)."""
+  from instrax import ensemble
+
+  second = str(tmp_path / "second")
+  main.run(tiny_config(data_dir=synth_data_dir, seed=1), second, "train_and_eval")
+  out = str(tmp_path / "ens")
+  info = ensemble.build([run, f"{second}@latest"], out, synth_data_dir, max_examples=8)
+  assert [m["dir"] for m in info["members"]] == ["member_0", "member_1"]
+  assert np.isfinite(info["metrics"]["validation/micro_f1"])
+  assert ensemble.is_ensemble(out) and not ensemble.is_ensemble(run)
+  audio = (0.3 * np.sin(2 * np.pi * 330 * np.arange(16000 * 4) / 16000)).astype(np.float32)
+  wav = str(tmp_path / "tone.wav")
+  sf.write(wav, audio, 16000)
+  both = predict.make_predictor(out)
+  assert isinstance(both, ensemble.EnsemblePredictor)
+  got = both.predict_file(wav)["prediction"]["scores"]
+  alone = [predict.Predictor(os.path.join(out, m)).segments(wav)[0][0][1]
+           for m in ("member_0", "member_1")]
+  want = both.exp.task.predict(np.mean(alone, axis=0), both.calibration)["scores"]
+  assert got == pytest.approx(want)
+  assert got != pytest.approx(both.exp.task.predict(alone[0], both.calibration)["scores"])
+  assert predict.main(["--workdir", out, wav]) == 0
+  with pytest.raises(UserError, match="at least two"):
+    ensemble.build([run], str(tmp_path / "one"), synth_data_dir)
