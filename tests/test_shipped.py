@@ -15,21 +15,40 @@ from instrax.data import vocabularies
 SHIPPED = os.path.join(predict.SHIPPED_ROOT, predict.DEFAULT_MODEL)
 
 
+def _check_export(folder: str) -> dict:
+  """An exported model folder: params only (no optimizer state), no machine-specific data_dir."""
+  files = {"calibration", "config.json", "export.json", "params.msgpack"}
+  assert set(os.listdir(folder)) - {"README.md"} == files
+  with open(os.path.join(folder, "params.msgpack"), "rb") as f:
+    assert b"opt_state" not in f.read()
+  with open(os.path.join(folder, "config.json")) as f:
+    config = json.load(f)["config"]
+  assert config.get("data_dir", "") == "" and not config["model"].get("pretrained")
+  with open(os.path.join(folder, "export.json")) as f:
+    return json.load(f)
+
+
 @pytest.mark.parametrize("name", sorted(os.listdir(predict.SHIPPED_ROOT)))
 def test_every_shipped_model_is_params_only_small_and_documented(name):
-  """Each folder of shipped/: params only (no optimizer state), under 15 MB, a README naming
-  the exported step and the command that trained it, and no machine-specific data_dir."""
+  """Each folder of shipped/ (an export, or an ensemble of exports): params only, under 15 MB in
+  all, a README naming each exported step and the command that trained it."""
+  from instrax import ensemble
+
   folder = os.path.join(predict.SHIPPED_ROOT, name)
-  assert sorted(os.listdir(folder)) == ["README.md", "calibration", "config.json",
-                                        "export.json", "params.msgpack"]
-  assert os.path.getsize(os.path.join(folder, "params.msgpack")) < 15 * 2**20
-  with open(os.path.join(folder, "export.json")) as f:
-    info = json.load(f)
   with open(os.path.join(folder, "README.md")) as f:
     readme = f.read()
-  assert f"step {info['step']}" in readme and "python launch.py" in readme
-  with open(os.path.join(folder, "config.json")) as f:
-    assert json.load(f)["config"].get("data_dir", "") == ""
+  assert "python launch.py" in readme
+  if ensemble.is_ensemble(folder):
+    with open(os.path.join(folder, ensemble.ENSEMBLE_FILE)) as f:
+      members = [m["dir"] for m in json.load(f)["members"]]
+    assert sorted(os.listdir(folder)) == sorted(["README.md", "calibration",
+                                                 ensemble.ENSEMBLE_FILE, *members])
+    infos = [_check_export(os.path.join(folder, m)) for m in members]
+    assert "python -m instrax.ensemble" in readme
+  else:
+    infos = [_check_export(folder)]
+  assert sum(i["bytes"] for i in infos) < 15 * 2**20
+  assert all(f"step {i['step']}" in readme for i in infos)
 
 
 def test_predict_without_workdir_uses_the_shipped_model(tmp_path, capsys):
@@ -66,7 +85,7 @@ def test_shipped_instrument_model_scores_what_its_readme_says_on_real_recordings
   items = et.labelled_files(et.default_fixtures())
   if not any(i.group == "real_transfer" for i in items):
     pytest.skip("no real_transfer fixtures")
-  predictor = predict.Predictor(SHIPPED)
+  predictor = predict.make_predictor(SHIPPED)
   result = et.evaluate(items, lambda p: predictor.predict_file(p)["prediction"]["scores"])
   with open(os.path.join(SHIPPED, "README.md")) as f:
     readme = f.read()
