@@ -16,6 +16,7 @@ import os
 import sys
 import tempfile
 import time
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -35,7 +36,7 @@ def _write(folder: str, name: str, seconds: float, rate: int = 44100, seed: int 
   return path
 
 
-def measure(predictor: predict.Predictor, paths: list[str], seconds: float) -> dict[str, float]:
+def measure(predictor: Any, paths: list[str], seconds: float) -> dict[str, float]:
   predictor.predict_file(paths[0])  # warm-up: compilation
   start = time.perf_counter()
   for path in paths[1:]:
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
   parser.add_argument("--short", type=int, default=20, help="3-s files (+1 warm-up)")
   parser.add_argument("--long", type=int, default=4, help="30-s files (+1 warm-up)")
   args = parser.parse_args(argv)
-  predictor = predict.Predictor(args.workdir)
+  predictor = predict.make_predictor(args.workdir)
   with tempfile.TemporaryDirectory() as folder:
     for seconds, count in ((3.0, args.short), (30.0, args.long)):
       paths = [_write(folder, f"{seconds:g}s_{i}.wav", seconds, seed=i) for i in range(count + 1)]

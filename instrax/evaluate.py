@@ -51,6 +51,15 @@ def _slice(tree: Any, start: int, stop: int | None) -> Any:
   return jax.tree.map(lambda x: x[start:stop], tree)
 
 
+def padded_size(n: int, batch_size: int, devices: int) -> int:
+  """The batch `n` chunks are padded to: the smallest batch_size / 2^k, still a multiple of
+  `devices`, that holds them (batch_size when none smaller does)."""
+  size = batch_size
+  while size % 2 == 0 and (size // 2) % devices == 0 and size // 2 >= n:
+    size //= 2
+  return size
+
+
 def chunk_outputs(exp: Experiment, state, items: Iterable[Any], batch_size: int,
                   total: int | None = None, desc: str = "eval") -> Iterator[Any]:
   """Yields the model outputs (pytree, leading n_chunks axis, float32) of each item of `items`.
@@ -58,11 +67,12 @@ def chunk_outputs(exp: Experiment, state, items: Iterable[Any], batch_size: int,
   Each item is a task's `eval_inputs`: an array or dict with a leading n_chunks axis ≥ 1, or an
   iterator of such parts (a long example read part by part: only the parts of one batch are held
   at once; their outputs are concatenated in order). Chunks of
-  consecutive items are packed into full batches of `batch_size` (the last one zero-padded), so
-  the predict step compiles once.
+  consecutive items are packed into full batches of `batch_size`; the last one is zero-padded to
+  the smallest of batch_size / 2^k (k ≥ 0, a multiple of the device count) that holds it, in one
+  process (one file of a few windows costs a few windows' compute, not a whole batch's), else
+  to batch_size. The predict step compiles once per size used, at most log2(batch_size) + 1.
   """
   batch_size = max(batch_size - batch_size % exp.mesh.size, exp.mesh.size)
-  rows = sharding.process_rows(batch_size)  # this process's rows of each global batch
   counts: collections.deque[int] = collections.deque()  # chunks of items not yet yielded
   waiting: list[dict[str, np.ndarray]] = []  # chunks not yet run
   buffered = 0
@@ -72,8 +82,10 @@ def chunk_outputs(exp: Experiment, state, items: Iterable[Any], batch_size: int,
 
   def run(chunks: dict[str, np.ndarray]) -> Any:
     n = _leading(chunks)
+    size = padded_size(n, batch_size, exp.mesh.size) if jax.process_count() == 1 else batch_size
     padded = jax.tree.map(
-        lambda x: np.concatenate([x, np.zeros((batch_size - n, *x.shape[1:]), x.dtype)]), chunks)
+        lambda x: np.concatenate([x, np.zeros((size - n, *x.shape[1:]), x.dtype)]), chunks)
+    rows = sharding.process_rows(size)  # this process's rows of the global batch
     local = _slice(padded, rows.start, rows.stop)
     out = exp.predict_step(state, sharding.to_global(local, exp.mesh))
     return jax.tree.map(lambda x: np.asarray(x)[:n], out)

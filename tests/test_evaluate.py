@@ -34,8 +34,18 @@ def test_chunk_outputs_come_back_per_item_in_order(batch_size):
   assert len(outs) == len(items)
   for out, item in zip(outs, items):
     np.testing.assert_allclose(out[:, 0], item.sum(axis=(1, 2)), rtol=1e-5)
-  assert set(calls) == {batch_size}  # one compiled shape
-  assert len(calls) == -(-sum(len(i) for i in items) // batch_size)
+  total = sum(len(i) for i in items)
+  assert len(calls) == -(-total // batch_size)
+  assert set(calls[:-1]) <= {batch_size}  # full batches, then the rest padded to a bucket
+  assert calls[-1] == evaluate.padded_size(total - batch_size * (len(calls) - 1), batch_size, 1)
+
+
+@pytest.mark.parametrize("n, batch_size, devices, want", [
+    (1, 32, 1, 1), (3, 32, 1, 4), (9, 32, 1, 16), (32, 32, 1, 32), (1, 32, 2, 2),
+    (3, 24, 1, 3), (13, 24, 1, 24), (1, 7, 1, 7), (5, 64, 8, 8)])
+def test_the_last_batch_is_padded_to_the_smallest_bucket_that_holds_it(n, batch_size, devices,
+                                                                        want):
+  assert evaluate.padded_size(n, batch_size, devices) == want
 
 
 @pytest.mark.parametrize("batch_size", [1, 3, 8])
