@@ -118,20 +118,30 @@ def evaluate_ensemble(members: list[Any], dataset, max_examples: int = 0
 def build(members: list[str], output: str, data_dir: str, max_examples: int = 0
           ) -> dict[str, Any]:
   """Writes the ensemble folder `output` from `members` ("RUN" or "RUN@CHECKPOINT"; exports are
-  copied) and returns its ensemble.json content."""
+  copied) and returns its ensemble.json content. It is built in `output`.partial and renamed when
+  complete; an existing non-empty `output` or a member that is no run is a UserError, before
+  anything is written."""
   from instrax import export, records
   from instrax.data import sources
   from instrax.predict import Predictor
 
   if len(members) < 2:
     raise UserError("an ensemble needs at least two --member")
-  os.makedirs(output, exist_ok=True)
+  if os.path.exists(output) and os.listdir(output):
+    raise UserError(f"{output} exists and is not empty: choose a new folder (nothing is "
+                    "overwritten)")
+  for spec in members:
+    run = spec.partition("@")[0]
+    if not (export.is_export(run) or os.path.exists(os.path.join(run, "config.json"))):
+      raise UserError(f"--member={spec}: {run} is neither a run directory nor an export")
+  partial = output.rstrip("/") + ".partial"
+  if os.path.exists(partial):
+    shutil.rmtree(partial)  # a build that stopped half-way
+  os.makedirs(partial)
   entries = []
   for i, spec in enumerate(members):
     run, _, checkpoint = spec.partition("@")
-    target = os.path.join(output, f"member_{i}")
-    if os.path.exists(target):
-      shutil.rmtree(target)
+    target = os.path.join(partial, f"member_{i}")
     if export.is_export(run):
       shutil.copytree(run, target, ignore=shutil.ignore_patterns("README.md"))  # one README
     else:
@@ -139,16 +149,19 @@ def build(members: list[str], output: str, data_dir: str, max_examples: int = 0
     with open(os.path.join(target, "export.json")) as f:
       source = json.load(f)
     entries.append({"dir": f"member_{i}", "from": spec, "step": source["step"]})
-  loaded = [Predictor(os.path.join(output, e["dir"])) for e in entries]
+  loaded = [Predictor(os.path.join(partial, e["dir"])) for e in entries]
   _check_members(loaded)
   dataset = sources.load(loaded[0].config.dataset.name, data_dir)
   calibration, metrics = evaluate_ensemble(loaded, dataset, max_examples)
-  records.save_calibration(output, 0, calibration)
+  records.save_calibration(partial, 0, calibration)
   info = {"members": entries, "combine": "mean of window probabilities",
           "dataset": loaded[0].config.dataset.name, "max_examples": max_examples,
           "metrics": metrics}
-  with open(os.path.join(output, ENSEMBLE_FILE), "w") as f:
+  with open(os.path.join(partial, ENSEMBLE_FILE), "w") as f:
     json.dump(info, f, indent=2, sort_keys=True)
+  if os.path.exists(output):
+    os.rmdir(output)  # empty (checked above)
+  os.replace(partial, output)
   return info
 
 

@@ -85,3 +85,10 @@ def test_an_ensemble_of_two_runs_predicts_their_mean(run, tmp_path, synth_data_d
   assert predict.main(["--workdir", out, wav]) == 0
   with pytest.raises(UserError, match="at least two"):
     ensemble.build([run], str(tmp_path / "one"), synth_data_dir)
+  before = sorted(os.listdir(out))
+  with pytest.raises(UserError, match="not empty"):  # nothing overwritten
+    ensemble.build([os.path.join(out, "member_0"), run], out, synth_data_dir)
+  assert sorted(os.listdir(out)) == before
+  with pytest.raises(UserError, match="neither a run directory nor an export"):
+    ensemble.build([run, str(tmp_path / "nope")], str(tmp_path / "new"), synth_data_dir)
+  assert not os.path.exists(tmp_path / "new")
