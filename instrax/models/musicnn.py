@@ -14,7 +14,7 @@ backend 200):
   Dense 200 → ReLU → BN (the "penultimate" features) → Dropout 0.5 → Dense `num_classes`.
 BatchNorm: ε = 1e-3, momentum 0.99 (TensorFlow's defaults).
 
-`pretrained` names a directory written by `instrax.models.musicnn_convert` (the MTT_musicnn
+`pretrained` names the file written by `instrax.models.musicnn_convert` (the MTT_musicnn
 weights of the musicnn PyPI package, ISC licence); `load_pretrained` puts every pretrained layer
 into a fresh model, and the 50-tag output layer too when `num_classes` is 50 (the MTT tagger
 itself). `freeze_bn` keeps the pretrained batch statistics fixed while training (the statistics
@@ -41,14 +41,14 @@ FREEZE = ("none", "frontend", "midend")  # stage 1 = front end, 2 = mid end, 3 =
 
 @MODELS.register("musicnn")
 class Musicnn(nn.Module):
-  """musicnn on (B, 1, 96, T) log-mel → (B, num_classes) logits (790 k params with 11 classes)."""
+  """musicnn on (B, 1, 96, T) log-mel → (B, num_classes) logits (779 k params with 11 classes)."""
   num_classes: int
   dtype: Any = jnp.float32
   midend_filters: int = 64
   backend_units: int = 200
   dropout: float = 0.5
   pretrained: str = ""  # file made by instrax.models.musicnn_convert
-  freeze: str = "none"  # "frontend" | "midend": the blocks up to it get no gradient
+  freeze: str = "none"  # or "frontend" | "midend": the blocks up to it get no gradient
   freeze_bn: bool = False
 
   def _features(self, x: jax.Array, train: bool) -> jax.Array:
@@ -61,9 +61,10 @@ class Musicnn(nn.Module):
       return nn.BatchNorm(use_running_average=fixed, momentum=0.99, epsilon=1e-3,
                           dtype=self.dtype, name=name)
 
-    if x.shape[-2] != N_MELS:
-      raise ValueError(f"musicnn takes {N_MELS} mel bands (frontend 'musicnn'), got {x.shape}")
-    x = jnp.transpose(x[:, :1], (0, 3, 2, 1)).astype(self.dtype)  # (B, T, F, 1)
+    if x.ndim != 4 or x.shape[1] != 1 or x.shape[2] != N_MELS:
+      raise ConfigError(f"musicnn takes mono {N_MELS}-band log-mel (B, 1, {N_MELS}, T) (frontend "
+                        f"'musicnn', mono data), got {x.shape}")
+    x = jnp.transpose(x, (0, 3, 2, 1)).astype(self.dtype)  # (B, T, F, 1)
     x = norm(1, "input_norm")(x)
     padded = jnp.pad(x, ((0, 0), (3, 3), (0, 0), (0, 0)))
     front = []
@@ -104,7 +105,7 @@ class Musicnn(nn.Module):
 
   def load_pretrained(self, variables: dict[str, Any]) -> dict[str, Any]:
     """`variables` ({"params", "batch_stats"}) with the `pretrained` weights put in (unchanged
-    when `pretrained` is empty). Raises DatasetError when the directory does not fit."""
+    when `pretrained` is empty). Raises DatasetError when the file is missing or does not fit."""
     if not self.pretrained:
       return variables
     from instrax.models import musicnn_convert
