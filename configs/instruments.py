@@ -29,7 +29,7 @@ import ml_collections
 from configs import default
 from configs.common import apply_tiny, model_block
 from instrax.config_args import parse_arg
-from instrax.errors import ConfigError
+from instrax.models import musicnn
 from instrax.models.musicnn_convert import DEFAULT_OUTPUT as MUSICNN_WEIGHTS
 
 MODEL = dict(name="crnn", channels=(32, 64, 128), pools=((2, 2), (2, 2), (2, 2)),
@@ -42,12 +42,8 @@ def _musicnn(c: ml_collections.ConfigDict, args: dict) -> None:
   c.frontend = ml_collections.ConfigDict(dict(name="musicnn"))
   c.model = ml_collections.ConfigDict(dict(name="musicnn", pretrained=args["pretrained"],
                                            freeze=args["freeze"]))
-  frozen = {"none": [], "frontend": ["input_norm|timbral_|temporal_"],
-            "midend": ["input_norm|timbral_|temporal_|midend_"]}
-  if args["freeze"] not in frozen:
-    raise ConfigError(f"configs/instruments.py: freeze={args['freeze']!r}; valid: "
-                      f"{', '.join(frozen)}")
-  c.optimizer.param_groups = [[regex, 0.0] for regex in frozen[args["freeze"]]]
+  frozen = musicnn.frozen_modules(args["freeze"])
+  c.optimizer.param_groups = [["|".join(frozen), 0.0]] if frozen else []
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:

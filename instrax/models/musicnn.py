@@ -37,6 +37,15 @@ TEMPORAL = (128, 64, 32)  # frames
 TIMBRAL_FILTERS, TEMPORAL_FILTERS = 204, 51  # int(1.6·128), int(1.6·32)
 N_MELS = 96
 FREEZE = ("none", "frontend", "midend")  # stage 1 = front end, 2 = mid end, 3 = back end
+STAGE_MODULES = (("input_norm", "timbral_", "temporal_"), ("midend_",))  # of stages 1, 2
+
+
+def frozen_modules(freeze: str) -> tuple[str, ...]:
+  """The parameter-path prefixes `freeze` keeps fixed (for the optimizer's param_groups).
+  ConfigError for an unknown value."""
+  if freeze not in FREEZE:
+    raise ConfigError(f"musicnn: freeze={freeze!r}; valid: {', '.join(FREEZE)}")
+  return tuple(m for stage in STAGE_MODULES[:FREEZE.index(freeze)] for m in stage)
 
 
 @MODELS.register("musicnn")
@@ -53,8 +62,7 @@ class Musicnn(nn.Module):
 
   def _features(self, x: jax.Array, train: bool) -> jax.Array:
     """(B, 1, 96, T) → (B, backend_units) penultimate features (called from `__call__`)."""
-    if self.freeze not in FREEZE:
-      raise ConfigError(f"musicnn: freeze={self.freeze!r}; valid: {', '.join(FREEZE)}")
+    frozen_modules(self.freeze)  # checks the value
     frozen = FREEZE.index(self.freeze)
     def norm(stage: int, name: str) -> nn.BatchNorm:
       fixed = not train or self.freeze_bn or stage <= frozen

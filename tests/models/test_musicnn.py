@@ -16,6 +16,7 @@ from flax import traverse_util
 
 from instrax.data import vocabularies
 from instrax.errors import ConfigError, DatasetError
+from instrax.models import musicnn as musicnn_model
 from instrax.models import musicnn_convert, tf_checkpoint
 from instrax.models.musicnn import Musicnn
 
@@ -176,6 +177,7 @@ def test_missing_weights_and_a_wrong_wheel_are_clear_errors(tmp_path):
     ("none", ()), ("frontend", ("input_norm", "timbral_", "temporal_")),
     ("midend", ("input_norm", "timbral_", "temporal_", "midend_"))])
 def test_freeze_stops_gradients_before_the_frozen_point(freeze, frozen_blocks):
+  assert musicnn_model.frozen_modules(freeze) == frozen_blocks
   model, variables = _fresh(11, freeze=freeze)
   x = jnp.asarray(np.random.default_rng(0).normal(size=(2, 1, 96, 188)), jnp.float32)
 
