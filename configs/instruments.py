@@ -15,10 +15,12 @@ rich 1.1.0) and its `model=musicnn` (its README has the commands).
 
 Arguments (`configs/instruments.py:steps=4000,remix=0`): `steps` (16000), `remix`/`solo`/`short`
 (0.7/0.5/0.3: the task's remix_prob/solo_prob/short_prob), `width` (1.0: scales the CRNN's
-channels and GRU size), `model` (another registered model with its defaults). `model=musicnn`:
-musicnn on its own log-mel frontend, started from its MagnaTagATune weights (`pretrained`, the
-file `make pretrained` writes; empty = random init), with `freeze` (frontend; or midend, none)
-the blocks that keep those weights and batch statistics, at learning rate 1e-3. `tiny` runs in
+channels and GRU size), `compression` (db: log-mel in dB; pcen: per-channel energy
+normalisation of the mel magnitude, instrax.audio.pcen), `model` (another registered model
+with its defaults). `model=musicnn`: musicnn on its own log-mel frontend, started from its
+MagnaTagATune weights (`pretrained`, the file `make pretrained` writes; empty = random init),
+with `freeze` (frontend; or midend, none) the blocks that keep those weights and batch
+statistics, at learning rate 1e-3. `tiny` runs in
 seconds on the embedded synthmix/tiny (tests).
 """
 
@@ -29,6 +31,7 @@ import ml_collections
 from configs import default
 from configs.common import apply_tiny, model_block
 from instrax.config_args import parse_arg
+from instrax.errors import ConfigError
 from instrax.models import musicnn
 from instrax.models.musicnn_convert import DEFAULT_OUTPUT as MUSICNN_WEIGHTS
 
@@ -48,7 +51,8 @@ def _musicnn(c: ml_collections.ConfigDict, args: dict) -> None:
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   args = parse_arg(arg, tiny=False, model="crnn", steps=16000, remix=0.7, solo=0.5, short=0.3,
-                    width=1.0, freeze="frontend", pretrained=str(MUSICNN_WEIGHTS))
+                    width=1.0, freeze="frontend", pretrained=str(MUSICNN_WEIGHTS),
+                    compression="db")
   c = default.get_config()
   c.dataset.name = "synthmix/rich"
   c.task = ml_collections.ConfigDict(dict(
@@ -56,6 +60,12 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       eval_overlap=0.5, loss_type="bce", aggregation="s1", threshold=-1.0, peak_normalize=True,
       remix_prob=args["remix"], solo_prob=args["solo"], short_prob=args["short"]))
   c.frontend.n_mels = 96
+  if args["compression"] == "pcen":  # PCEN on the mel magnitude (instrax.audio.pcen)
+    c.frontend.scale = "pcen"
+    c.frontend.power = 1.0
+  elif args["compression"] != "db":
+    raise ConfigError(f"configs/instruments.py: compression={args['compression']!r}; choose db "
+                      "or pcen")
   if args["model"] == "crnn":
     c.model = ml_collections.ConfigDict(MODEL)
     c.model.channels = tuple(round(ch * args["width"]) for ch in MODEL["channels"])

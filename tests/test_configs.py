@@ -97,3 +97,12 @@ def test_irmas_stereo_is_honoured_or_refused():
     irmas.get_config("synth,stereo,tiny")
   with pytest.raises(ConfigError, match="han2016 is mono"):
     irmas.get_config("stereo,model=han2016")
+
+
+def test_instruments_compression_picks_the_frontend_scale():
+  module = importlib.import_module("configs.instruments")
+  assert module.get_config("tiny").frontend.get("scale", "db") == "db"
+  pcen = module.get_config("tiny,compression=pcen").frontend
+  assert (pcen.scale, pcen.power) == ("pcen", 1.0)
+  with pytest.raises(ConfigError, match="compression='log'; choose db or pcen"):
+    module.get_config("compression=log")

@@ -31,12 +31,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from instrax.audio.pcen import pcen
 from instrax.errors import ConfigError
 from instrax.registry import Registry, build
 
 WINDOWS = ("hann", "hamming", "rect")
 PAD_MODES = ("reflect", "constant")
-SCALES = ("none", "db", "log", "log10")
+SCALES = ("none", "db", "log", "log10", "pcen")
 MEL_SCALES = ("slaney", "htk")
 MEL_NORMS = ("none", "slaney")
 MEL_STYLES = ("librosa", "tf")
@@ -238,7 +239,8 @@ class Frontend:
   """Audio (..., T) float or int16 PCM → features (..., frames, bins), jit-able, plain-data fields.
 
   Pipeline: STFT → |·|^power → optional mel projection → scale ("none", "db", "log": ln(x + offset),
-  "log10": log10(x + offset)). dB statistics (ref_max, top_db) are taken per example over the
+  "log10": log10(x + offset), "pcen": per-channel energy normalisation with the pcen_* fields,
+  instrax.audio.pcen). dB statistics (ref_max, top_db) are taken per example over the
   trailing `db_axes` axes: 2 = each channel's own spectrogram, 3 = shared across the channels of
   (B, C, T) input (IRMAS stereo); 3 on (B, T) input would share them across the batch.
   """
@@ -264,6 +266,11 @@ class Frontend:
   amin: float = 1e-10
   log_offset: float = 1e-6
   db_axes: int = 2
+  pcen_time_constant: float = 0.4
+  pcen_gain: float = 0.98
+  pcen_bias: float = 2.0
+  pcen_power: float = 0.5
+  pcen_eps: float = 1e-6
 
   def __post_init__(self):
     choices = {"window": WINDOWS, "pad_mode": PAD_MODES, "scale": SCALES,
@@ -271,7 +278,7 @@ class Frontend:
     for name, valid in choices.items():
       if getattr(self, name) not in valid:
         raise ConfigError(f"frontend.{name}={getattr(self, name)!r}; valid: {', '.join(valid)}.")
-    for name in ("sample_rate", "n_fft", "hop_length", "power"):
+    for name in ("sample_rate", "n_fft", "hop_length", "power", "pcen_time_constant"):
       if getattr(self, name) <= 0:
         raise ConfigError(f"frontend.{name} must be positive, got {getattr(self, name)}.")
     if self.win_length is not None and not 0 < self.win_length <= self.n_fft:
@@ -357,6 +364,9 @@ class Frontend:
       return jnp.log(x + self.log_offset)
     if self.scale == "log10":
       return jnp.log10(x + self.log_offset)
+    if self.scale == "pcen":
+      return pcen(x, self.frame_rate, self.pcen_time_constant, self.pcen_gain, self.pcen_bias,
+                  self.pcen_power, self.pcen_eps)
     return x
 
 
