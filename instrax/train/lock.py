@@ -15,15 +15,19 @@ class WorkdirLock:
 
   A second training launch on the same workdir fails at once instead of interleaving checkpoints
   and logs with the first. The lock dies with its process, so a killed run never leaves it stale.
+  A workdir the lock created is removed again on exit if nothing was written into it (a launch
+  that failed before its first record leaves no empty run directory behind).
   """
 
   def __init__(self, workdir: str):
     self.workdir = workdir
     self._fd: int | None = None
+    self._created = False
 
   def __enter__(self) -> WorkdirLock:
     if jax.process_index() != 0:
       return self
+    self._created = not os.path.exists(self.workdir)
     os.makedirs(self.workdir, exist_ok=True)
     fd = os.open(self.workdir, os.O_RDONLY)
     try:
@@ -41,3 +45,5 @@ class WorkdirLock:
       fcntl.flock(self._fd, fcntl.LOCK_UN)
       os.close(self._fd)
       self._fd = None
+      if self._created and not os.listdir(self.workdir):
+        os.rmdir(self.workdir)

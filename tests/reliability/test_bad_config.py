@@ -69,9 +69,14 @@ def test_unknown_registry_names_list_the_valid_ones(tmp_path, synth_data_dir, bl
 
 
 def test_unknown_nonfinite_policy_is_refused(tmp_path, synth_data_dir):
+  """...before any record: the new workdir is not left behind, an existing one is kept."""
   config = tiny_config(data_dir=synth_data_dir, train__on_nonfinite="ignore")
   with pytest.raises(ConfigError, match="on_nonfinite must be one of"):
+    main.run(config, str(tmp_path / "new"), "train")
+  assert not os.path.exists(tmp_path / "new")
+  with pytest.raises(ConfigError, match="on_nonfinite must be one of"):
     main.run(config, str(tmp_path), "train")
+  assert os.path.isdir(tmp_path)
 
 
 def test_eval_without_a_checkpoint_says_so_and_creates_nothing(tmp_path, synth_data_dir):
