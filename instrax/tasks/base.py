@@ -228,6 +228,16 @@ class Task(abc.ABC):
     return []
 
 
+def check_probabilities(task: Any, *names: str) -> None:
+  """ConfigError naming the first field of `task` among `names` that is not in [0, 1]."""
+  from instrax.errors import ConfigError
+
+  for name in names:
+    value = getattr(task, name)
+    if not 0.0 <= value <= 1.0:
+      raise ConfigError(f"task.{name}={value} must be a probability in [0, 1]")
+
+
 def unzip_stats(stats: list[tuple[Any, Any]]) -> tuple[list[Any], list[Any]]:
   """[(output, reference), ...] → ([outputs], [references]) (the default `example_stats`)."""
   if not stats:

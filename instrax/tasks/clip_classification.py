@@ -24,7 +24,7 @@ from instrax.data import stem_remix, transforms, vocabularies
 from instrax.errors import ConfigError
 from instrax.metrics import classification, ranking, thresholds
 from instrax.tasks import aggregation
-from instrax.tasks.base import TASKS, Example, Task, unzip_stats
+from instrax.tasks.base import TASKS, Example, Task, check_probabilities, unzip_stats
 
 THRESHOLD_GRID = tuple(np.round(np.arange(0.05, 0.951, 0.025), 3))
 
@@ -64,9 +64,7 @@ class ClipClassification(Task):
             f"task.aggregation/compare_aggregations {name!r} thresholds sigmoids of the logits, "
             "which a softmax_ce model defines only up to a per-window shift; use 'softmax' or "
             "'majority' (configs/irmas.py:loss=softmax_ce does)")
-    for name in ("remix_prob", "solo_prob", "short_prob"):
-      if not 0.0 <= getattr(self, name) <= 1.0:
-        raise ConfigError(f"task.{name}={getattr(self, name)} must be a probability in [0, 1]")
+    check_probabilities(self, "remix_prob", "solo_prob", "short_prob")
     if self.remix_prob > 0 and self.channels != 1:
       raise ConfigError("task.remix_prob > 0 remixes mono stems: it needs channels=1")
     if self.remix_prob > 0 and self.vocabulary not in vocabularies.GM_MAPS:

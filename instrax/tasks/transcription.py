@@ -47,7 +47,7 @@ from instrax.data import room_augment
 from instrax.errors import ConfigError
 from instrax.metrics import transcription as tr
 from instrax.tasks import transcription_plots
-from instrax.tasks.base import TASKS, Example, Task
+from instrax.tasks.base import TASKS, Example, Task, check_probabilities
 
 KEYS = 88
 _PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
@@ -135,8 +135,7 @@ class Transcription(Task):
     self.class_names = KEY_NAMES
     if self.chunk_frames < 4 or not self.thresholds or not self.shifts_s:
       raise ConfigError("task: chunk_frames must be ≥ 4 and thresholds / shifts_s non-empty")
-    if not 0.0 <= self.room_augment <= 1.0:
-      raise ConfigError(f"task.room_augment={self.room_augment} must be a probability in [0, 1]")
+    check_probabilities(self, "room_augment")
     if not 0 < self.eval_overlap_s < self.eval_chunk_s:
       raise ConfigError(f"task.eval_overlap_s={self.eval_overlap_s} must be in (0, eval_chunk_s="
                         f"{self.eval_chunk_s})")
