@@ -33,6 +33,7 @@ class Params:
   variety: variety.Variety = variety.NONE
   mode: str = "mix"  # "mix" (this module) or "piano" (piano.make)
   font_weights: tuple[float, ...] = ()  # relative draw weight per SoundFont; () = uniform
+  chain_prob: float = 1.0  # chance that each recording-chain effect on applies to an example
 
 
 def example_rng(seed: int, split: str, index: int) -> np.random.Generator:
@@ -102,8 +103,8 @@ def make(params: Params, scores: tuple[Score, ...], split: str, index: int,
   duration = num_samples / sr
   arrangement = arrange.arrange(rng, scores, duration, params.max_tracks,
                                 params.palette, params.bpm_range)
-  v = params.variety
   vrng = variety.variety_rng(params.seed, SPLIT_CODES[split], index)
+  v = variety.recording_chain(vrng, params.variety, params.chain_prob)
   varied = []
   for t in arrangement.tracks:
     fonts = renderer.fonts_with(t.program)

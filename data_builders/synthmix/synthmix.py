@@ -57,17 +57,22 @@ ABLATION_SIZES = (1500, 200, 100)  # train, validation, test mixes
 #: Configs whose recipe changed carry their own version (tfds BuilderConfig.version), so a dataset
 #: built under an older recipe is refused, never silently reused; the others (`demo`, `tiny`,
 #: `irmas44k`, `piano`) render as in 1.0.0 and keep the builder's version.
-RICH_VERSION = "1.2.0"
+RICH_VERSION = "1.3.0"
 RICH_NOTES = {"1.0.0": "First release.",
               "1.1.0": "variety.ALL adds held notes, vibrato and ensemble sections.",
-              "1.2.0": "Tracks also play through TonejsInstruments (real recorded instruments)."}
+              "1.2.0": "Tracks also play through TonejsInstruments (real recorded instruments).",
+              "1.3.0": "Each recording-chain effect (EQ, reverb, compression, codec, noise) "
+                       "applies to an example with probability RICH_CHAIN_PROB, not always."}
+#: The chance that each recording-chain effect applies to a `rich` example (variety.CHAIN); the
+#: rest are clean, dry, full-band renders, as real solo recordings often are.
+RICH_CHAIN_PROB = 0.5
 
 
 def _ablated(off: tuple[str, ...]) -> dict:
   """The `rich` banks, weights and variety of an ablation with `off` switched off."""
   samples = "samples" not in off
   return dict(soundfonts=RICH_BANKS if samples else BANKS,
-              font_weights=RICH_FONT_WEIGHTS if samples else (),
+              font_weights=RICH_FONT_WEIGHTS if samples else (), chain_prob=RICH_CHAIN_PROB,
               variety=dataclasses.replace(variety.ALL,
                                           **dict.fromkeys(set(off) - {"samples"}, False)))
 
@@ -90,6 +95,8 @@ class SynthmixConfig(tfds.core.BuilderConfig):
   font_weights: relative chance of each of `soundfonts` when `variety.fonts` draws a track's bank
     among those that have its program; () = all equal.
   mode: "mix" (multitrack mixes) or "piano" (solo-piano renders: id, audio, notes).
+  chain_prob: the chance that each recording-chain effect switched on in `variety` (EQ, reverb,
+    compression, codec, noise: variety.CHAIN) applies to an example; 1 = always.
   """
 
   num_train: int = 800
@@ -110,6 +117,7 @@ class SynthmixConfig(tfds.core.BuilderConfig):
   variety: variety.Variety = variety.NONE
   mode: str = "mix"
   font_weights: tuple[float, ...] = ()
+  chain_prob: float = 1.0
 
   @property
   def params(self) -> example.Params:
@@ -125,9 +133,12 @@ class SynthmixConfig(tfds.core.BuilderConfig):
     if weights and (len(weights) != len(self.soundfonts) or min(weights) <= 0):
       raise DatasetError(f"synthmix font_weights {weights}: give one positive weight per "
                          f"SoundFont of `soundfonts` ({len(self.soundfonts)})")
+    if not 0.0 <= self.chain_prob <= 1.0:
+      raise DatasetError(f"synthmix chain_prob {self.chain_prob}: give a probability in [0, 1]")
     return example.Params((float(lo), float(hi)), self.sample_rate, self.channels,
                           self.max_tracks, self.seed, float(self.lead_frame_rate), self.palette,
-                          tuple(map(float, self.bpm_range)), self.variety, self.mode, weights)
+                          tuple(map(float, self.bpm_range)), self.variety, self.mode, weights,
+                          float(self.chain_prob))
 
   @property
   def soundfont_list(self) -> list[str]:
@@ -159,10 +170,10 @@ class Synthmix(LocalBuild, tfds.core.GeneratorBasedBuilder):
       SynthmixConfig(name="rich", description="For real-audio transfer: 16 kHz mono mixes of 3-6 s "
                      "through 3 GM banks and real recorded instruments (needs `make soundfonts`), "
                      "every GM program of each class, 50-180 BPM, with every rendering variation "
-                     "(docs/synthmix.md).",
+                     "(docs/synthmix.md; each recording-chain effect on half the mixes).",
                      num_train=RICH_TRAIN, num_validation=500, num_test=500, duration_s=(3.0, 6.0),
                      num_scores=160, soundfonts=RICH_BANKS, font_weights=RICH_FONT_WEIGHTS,
-                     bpm_range=(50.0, 180.0),
+                     bpm_range=(50.0, 180.0), chain_prob=RICH_CHAIN_PROB,
                      variety=variety.ALL, version=RICH_VERSION, release_notes=RICH_NOTES),
       SynthmixConfig(name="piano", description="Solo piano for transcription: 8-12 s, 16 kHz mono, "
                      "every GM piano preset of 3 banks (needs `make soundfonts`), 50-160 BPM, "

@@ -71,6 +71,22 @@ class Variety:
 
 NONE = Variety()  # the default: no variation
 ALL = Variety(**{f.name: True for f in dataclasses.fields(Variety)})
+#: The recording-chain fields: what a microphone, a room and a delivery chain do to a recording,
+#: as opposed to what the players do. `recording_chain` keeps each with a probability.
+CHAIN = ("eq", "reverb", "compression", "codec", "noise")
+
+
+def recording_chain(rng: np.random.Generator, v: Variety, prob: float) -> Variety:
+  """`v` with each CHAIN field that is on kept with probability `prob` (one draw per CHAIN
+  field, in CHAIN order, only when prob < 1: prob = 1 draws nothing and returns `v`). With
+  prob < 1 some examples are clean, dry, full-band recordings, as real solo recordings often are.
+  ValueError for prob outside [0, 1]."""
+  if not 0.0 <= prob <= 1.0:
+    raise ValueError(f"chain probability must be in [0, 1], got {prob}")
+  if prob == 1.0:
+    return v
+  keep = {name: bool(getattr(v, name)) and bool(rng.random() < prob) for name in CHAIN}
+  return dataclasses.replace(v, **keep)
 
 
 def variety_rng(seed: int, split_code: int, index: int) -> np.random.Generator:

@@ -240,15 +240,19 @@ def test_changed_recipes_carry_a_new_version():
   refused, not reused); the configs that render as before keep the builder's version."""
   from data_builders.synthmix import synthmix, variety
 
-  recipe_of = {"1.2.0": ({"fonts", "dynamics", "register", "eq", "reverb", "compression",
+  recipe_of = {"1.3.0": ({"fonts", "dynamics", "register", "eq", "reverb", "compression",
                           "codec", "noise", "gain", "held", "vibrato", "ensemble"},
                          ("TimGM6mb", "FluidR3_GM", "MuseScore_General", "TonejsInstruments"),
-                         ())}
+                         (), 0.5)}
   fields = {f.name for f in dataclasses.fields(variety.Variety)}
-  recipe = (fields, synthmix.RICH_BANKS, synthmix.RICH_FONT_WEIGHTS)
+  recipe = (fields, synthmix.RICH_BANKS, synthmix.RICH_FONT_WEIGHTS, synthmix.RICH_CHAIN_PROB)
   assert recipe_of[synthmix.RICH_VERSION] == recipe, "recipe changed: bump RICH_VERSION"
   versions = {c.name: str(data_builders.get_builder(f"synthmix/{c.name}", "/nonexistent").version)
               for c in synthmix.Synthmix.BUILDER_CONFIGS}
   assert versions["rich"] == synthmix.RICH_VERSION
   assert all(versions[f"ablate_{n}"] == synthmix.RICH_VERSION for n in synthmix.ABLATIONS)
+  configs = {c.name: c for c in synthmix.Synthmix.BUILDER_CONFIGS}
+  assert configs["rich"].chain_prob == synthmix.RICH_CHAIN_PROB
+  assert all(configs[f"ablate_{n}"].chain_prob == synthmix.RICH_CHAIN_PROB
+             for n in synthmix.ABLATIONS)
   assert {versions[n] for n in ("demo", "tiny", "irmas44k", "piano")} == {"1.0.0"}

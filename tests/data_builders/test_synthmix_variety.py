@@ -229,3 +229,36 @@ def test_rich_recipe_builds_in_a_pool(tmp_path):
   for i in range(6):
     ex = train[i]
     assert ex["audio"].shape[1] == 1 and ex["irmas_labels"].sum() >= 1
+
+
+def test_recording_chain_keeps_each_effect_with_its_probability():
+  rng = np.random.default_rng(0)
+  state = rng.bit_generator.state
+  assert variety.recording_chain(rng, variety.ALL, 1.0) is variety.ALL
+  assert rng.bit_generator.state == state  # prob 1 draws nothing: older recipes render as before
+  off = variety.recording_chain(rng, variety.ALL, 0.0)
+  assert not any(getattr(off, name) for name in variety.CHAIN)
+  assert all(getattr(off, f) for f in FIELDS if f not in variety.CHAIN)  # the players' stay on
+  kept = np.array([[getattr(variety.recording_chain(rng, variety.ALL, 0.5), name)
+                    for name in variety.CHAIN] for _ in range(2000)])
+  np.testing.assert_allclose(kept.mean(axis=0), 0.5, atol=0.04)
+  assert abs(np.corrcoef(kept[:, 0], kept[:, 4])[0, 1]) < 0.1  # drawn independently
+  never = variety.recording_chain(rng, variety.Variety(noise=True), 0.5)
+  assert not never.reverb  # an effect that is off stays off
+  with pytest.raises(ValueError, match=r"in \[0, 1\]"):
+    variety.recording_chain(rng, variety.ALL, 1.5)
+
+
+def test_chain_prob_zero_renders_without_the_recording_chain(material, renderer):
+  """chain_prob 0 with every field on = the players' variations only: the same labels, and the
+  mix is the sum of its stems (no noise added)."""
+  def make(prob: float) -> dict:
+    params = example.Params((2.0, 2.0), SR, 1, 4, 3, 75.0, variety=variety.ALL, chain_prob=prob)
+    return example.make(params, material, "train", 2, renderer)
+
+  clean, full = make(0.0), make(1.0)
+  for key in LABELS:
+    np.testing.assert_array_equal(clean[key], full[key])
+  residual = clean["stems"].astype(np.int32).sum(axis=0) - clean["audio"][:, 0]
+  assert np.abs(residual).max() <= len(clean["programs"])
+  assert not np.array_equal(clean["audio"], full["audio"])
