@@ -1,15 +1,15 @@
 """The shipped instrument model's recipe: IRMAS's 11 classes, trained on the richest synthmix
 (`rich`: three sampled GM banks and real recorded notes (TonejsInstruments), held notes, vibrato,
-sections, rooms, microphones, noise, compression, codecs; docs/synthmix.md) with crops remixed
-from its stems (solos, short excerpts), for real recordings. `python -m instrax.predict song.wav`
-uses `shipped/instruments/`: an ensemble of this config's CRNN (trained at commit 6d5ecf3, on
-rich 1.1.0) and its `model=musicnn` (its README has the commands).
+sections, rooms, microphones, noise, compression, codecs — the recording chain on half the mixes;
+docs/synthmix.md) with crops remixed from its stems (solos, short excerpts), for real recordings.
+`python -m instrax.predict song.wav` uses `shipped/instruments/`: an ensemble of this config's
+CRNN and its `model=musicnn`, both trained on rich 1.3.0 (its README has the commands).
 
   make soundfonts pretrained
   python -m data_builders synthmix/rich --data_dir=$INSTRAX_DATA_DIR
   python launch.py --config=configs/instruments.py --workdir=runs/instruments
   python launch.py --config=configs/instruments.py:model=musicnn,steps=4000 --workdir=runs/musicnn
-  python -m instrax.ensemble --member=runs/instruments --member=runs/musicnn \
+  python -m instrax.ensemble --member=runs/instruments@best --member=runs/musicnn@best \
       --data_dir=$INSTRAX_DATA_DIR --max_examples=300 --output=shipped/instruments
   python bench/eval_transfer.py --workdir=shipped/instruments     # real recordings
 
