@@ -20,8 +20,7 @@ normalisation of the mel magnitude, instrax.audio.pcen), `model` (another regist
 with its defaults). `model=musicnn`: musicnn on its own log-mel frontend, started from its
 MagnaTagATune weights (`pretrained`, the file `make pretrained` writes; empty = random init),
 with `freeze` (frontend; or midend, none) the blocks that keep those weights and batch
-statistics, at learning rate 1e-3. `tiny` runs in
-seconds on the embedded synthmix/tiny (tests).
+statistics, at learning rate 1e-3. `tiny` runs in seconds on the embedded synthmix/tiny (tests).
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from instrax.errors import ConfigError
 from instrax.registry import Registry
 
 TASKS: Registry = Registry("task")
@@ -230,8 +231,6 @@ class Task(abc.ABC):
 
 def check_probabilities(task: Any, *names: str) -> None:
   """ConfigError naming the first field of `task` among `names` that is not in [0, 1]."""
-  from instrax.errors import ConfigError
-
   for name in names:
     value = getattr(task, name)
     if not 0.0 <= value <= 1.0:
