@@ -62,11 +62,12 @@ soundfonts: install
 	fi
 	$(PY) -m data_builders.synthmix.sample_bank
 
-# musicnn's MagnaTagATune weights (the musicnn 0.1.0 wheel from PyPI, 29 MB, ISC licence), converted
-# without TensorFlow to ~/.cache/instrax/musicnn/MTT_musicnn.msgpack for
-# configs/instruments.py:model=musicnn (instrax/models/musicnn_convert.py).
+# musicnn's MagnaTagATune and Million Song Dataset weights (the musicnn 0.1.0 wheel from PyPI, 29 MB,
+# ISC licence), converted without TensorFlow to ~/.cache/instrax/musicnn/{MTT,MSD}_musicnn.msgpack
+# for configs/instruments.py:model=musicnn (instrax/models/musicnn_convert.py).
 pretrained: install
-	$(PY) -m instrax.models.musicnn_convert
+	$(PY) -m instrax.models.musicnn_convert --checkpoint=MTT_musicnn
+	$(PY) -m instrax.models.musicnn_convert --checkpoint=MSD_musicnn
 
 # Mutation testing of the core (not part of `make test`; CPU-heavy: ~5-20 min per module).
 # MUTANTS selects modules, e.g. make mutate MUTANTS='instrax.metrics*'. Scope: pyproject [tool.mutmut].

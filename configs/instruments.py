@@ -17,8 +17,9 @@ Arguments (`configs/instruments.py:steps=4000,remix=0`): `steps` (16000), `remix
 (0.7/0.5/0.3: the task's remix_prob/solo_prob/short_prob), `width` (1.0: scales the CRNN's
 channels and GRU size), `compression` (db: log-mel in dB; pcen: per-channel energy
 normalisation of the mel magnitude, instrax.audio.pcen), `model` (another registered model
-with its defaults). `model=musicnn`: musicnn on its own log-mel frontend, started from its
-MagnaTagATune weights (`pretrained`, the file `make pretrained` writes; empty = random init),
+with its defaults). `model=musicnn`: musicnn on its own log-mel frontend, started from
+pretrained weights: `pretrained` = MTT_musicnn (MagnaTagATune, the default) or MSD_musicnn
+(Million Song Dataset) — the files `make pretrained` writes — or a path (empty = random init),
 with `freeze` (frontend; or midend, none) the blocks that keep those weights and batch
 statistics, at learning rate 1e-3. `tiny` runs in seconds on the embedded synthmix/tiny (tests).
 """
@@ -31,8 +32,7 @@ from configs import default
 from configs.common import apply_tiny, model_block
 from instrax.config_args import parse_arg
 from instrax.errors import ConfigError
-from instrax.models import musicnn
-from instrax.models.musicnn_convert import DEFAULT_OUTPUT as MUSICNN_WEIGHTS
+from instrax.models import musicnn, musicnn_convert
 
 MODEL = dict(name="crnn", channels=(32, 64, 128), pools=((2, 2), (2, 2), (2, 2)),
              rnn_features=96, dropout=0.3)
@@ -42,7 +42,10 @@ def _musicnn(c: ml_collections.ConfigDict, args: dict) -> None:
   """musicnn, MagnaTagATune-pretrained (models/musicnn.py), on its own log-mel; the blocks up to
   `freeze` keep their pretrained weights and batch statistics (no gradient, no weight decay)."""
   c.frontend = ml_collections.ConfigDict(dict(name="musicnn"))
-  c.model = ml_collections.ConfigDict(dict(name="musicnn", pretrained=args["pretrained"],
+  pretrained = args["pretrained"]
+  if pretrained in musicnn_convert.CHECKPOINTS:  # a name: the file `make pretrained` writes
+    pretrained = str(musicnn_convert.output_path(pretrained))
+  c.model = ml_collections.ConfigDict(dict(name="musicnn", pretrained=pretrained,
                                            freeze=args["freeze"]))
   frozen = musicnn.frozen_modules(args["freeze"])
   c.optimizer.param_groups = [["|".join(frozen), 0.0]] if frozen else []
@@ -50,7 +53,7 @@ def _musicnn(c: ml_collections.ConfigDict, args: dict) -> None:
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   args = parse_arg(arg, tiny=False, model="crnn", steps=16000, remix=0.7, solo=0.5, short=0.3,
-                    width=1.0, freeze="frontend", pretrained=str(MUSICNN_WEIGHTS),
+                    width=1.0, freeze="frontend", pretrained="MTT_musicnn",
                     compression="db")
   c = default.get_config()
   c.dataset.name = "synthmix/rich"

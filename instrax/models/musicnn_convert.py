@@ -1,7 +1,10 @@
-"""The musicnn MagnaTagATune weights (`MTT_musicnn` in the musicnn 0.1.0 wheel on PyPI) →
-`instrax.models.musicnn.Musicnn` variables, without TensorFlow.
+"""The musicnn weights in the musicnn 0.1.0 wheel on PyPI → `instrax.models.musicnn.Musicnn`
+variables, without TensorFlow: `MTT_musicnn` (trained on MagnaTagATune, the default) or
+`MSD_musicnn` (the same network trained on the Million Song Dataset's last.fm tags; Pons & Serra
+2019, "musicnn: pre-trained convolutional neural networks for music audio tagging").
 
-  python -m instrax.models.musicnn_convert                  # → DEFAULT_OUTPUT
+  python -m instrax.models.musicnn_convert                  # → DEFAULT_OUTPUT (MTT_musicnn)
+  python -m instrax.models.musicnn_convert --checkpoint=MSD_musicnn   # → output_path(MSD_musicnn)
   python -m instrax.models.musicnn_convert --wheel=musicnn-0.1.0-py3-none-any.whl --output=F
 
 The wheel (29 MB; ISC licence, © Music Technology Group, Universitat Pompeu Fabra 2019) is
@@ -28,14 +31,14 @@ import numpy as np
 from flax import serialization, traverse_util
 
 from instrax import download
-from instrax.errors import DatasetError
+from instrax.errors import ConfigError, DatasetError
 from instrax.models import tf_checkpoint
 
 WHEEL = "musicnn-0.1.0-py3-none-any.whl"
 WHEEL_URL = ("https://files.pythonhosted.org/packages/1b/6f/38229e7d99c438e11114bbfa39c8c39185458c3"
              "98011d0b6d7d7c7401617/" + WHEEL)
 WHEEL_SHA256 = "f38a4890c648c1ddbb141c5d96d2b0a8cfcd36746002d896989f7b88beb65cfa"
-CHECKPOINT = "musicnn/MTT_musicnn/"  # the checkpoint prefix inside the wheel
+CHECKPOINTS = ("MTT_musicnn", "MSD_musicnn")  # same network, 50 tags each; musicnn/<name>/ inside
 DEFAULT_OUTPUT = pathlib.Path("~/.cache/instrax/musicnn/MTT_musicnn.msgpack")
 LOG_SHIFT = 4.0  # log10(10000·x + 1) − log10(x + 1e-4)
 
@@ -65,15 +68,24 @@ def check_wheel(path: str | os.PathLike) -> None:
   download.check(path, WHEEL_SHA256, "sha256")
 
 
-def read_wheel(path: str | os.PathLike) -> dict[str, np.ndarray]:
-  """The MTT_musicnn checkpoint's tensors (by TensorFlow variable name) from the wheel."""
+def output_path(checkpoint: str = "MTT_musicnn") -> pathlib.Path:
+  """Where the converted `checkpoint` goes by default: ~/.cache/instrax/musicnn/<name>.msgpack."""
+  return DEFAULT_OUTPUT.with_name(f"{checkpoint}.msgpack")
+
+
+def read_wheel(path: str | os.PathLike, checkpoint: str = "MTT_musicnn") -> dict[str, np.ndarray]:
+  """The tensors (by TensorFlow variable name) of `checkpoint` (one of CHECKPOINTS) from the
+  wheel. ConfigError for another name; DatasetError when the wheel lacks it."""
+  if checkpoint not in CHECKPOINTS:
+    raise ConfigError(f"musicnn checkpoint {checkpoint!r}; choose one of {CHECKPOINTS}")
+  prefix = f"musicnn/{checkpoint}/"
   with zipfile.ZipFile(path) as wheel, tempfile.TemporaryDirectory() as tmp:
-    names = [n for n in wheel.namelist() if n.startswith(CHECKPOINT) and "/." in n]
+    names = [n for n in wheel.namelist() if n.startswith(prefix) and "/." in n]
     if not names:
-      raise DatasetError(f"{path}: no {CHECKPOINT} checkpoint inside")
+      raise DatasetError(f"{path}: no {prefix} checkpoint inside")
     for name in names:
       wheel.extract(name, tmp)  # only the checkpoint's own member names, under tmp
-    return tf_checkpoint.load(os.path.join(tmp, CHECKPOINT))
+    return tf_checkpoint.load(os.path.join(tmp, prefix))
 
 
 def convert(tensors: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -139,19 +151,22 @@ def load_into(path: str | os.PathLike, variables: dict[str, Any]) -> dict[str, A
 def main(argv: list[str] | None = None) -> int:
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument("--output", default=str(DEFAULT_OUTPUT))
+  parser.add_argument("--checkpoint", default="MTT_musicnn", choices=CHECKPOINTS,
+                      help="MTT_musicnn (MagnaTagATune) or MSD_musicnn (Million Song Dataset)")
+  parser.add_argument("--output", default=None, help="default ~/.cache/instrax/musicnn/"
+                      "<checkpoint>.msgpack")
   parser.add_argument("--wheel", default=None, help="a local musicnn-0.1.0 wheel (else PyPI)")
   parser.add_argument("--cache_dir", default="~/.cache/instrax/pypi")
   parser.add_argument("--force", action="store_true", help="convert again over an existing file")
   args = parser.parse_args(argv)
-  output = pathlib.Path(args.output).expanduser()
+  output = pathlib.Path(args.output or output_path(args.checkpoint)).expanduser()
   if output.exists() and not args.force:
     print(f"musicnn: {output} exists (--force converts again)")
     return 0
   try:
     wheel = pathlib.Path(args.wheel) if args.wheel else fetch_wheel(args.cache_dir)
     check_wheel(wheel)
-    save(convert(read_wheel(wheel)), output)
+    save(convert(read_wheel(wheel, args.checkpoint)), output)
   except (RuntimeError, DatasetError, OSError, zipfile.BadZipFile) as e:
     print(f"error: {e}", file=sys.stderr)
     return 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import pathlib
 import struct
+import zipfile
 
 import jax
 import jax.numpy as jnp
@@ -21,8 +22,6 @@ from instrax.models import musicnn_convert, tf_checkpoint
 from instrax.models.musicnn import Musicnn
 
 DATA = pathlib.Path(__file__).with_name("data")
-WEIGHTS = musicnn_convert.DEFAULT_OUTPUT.expanduser()
-needs_weights = pytest.mark.skipif(not WEIGHTS.is_file(), reason=f"no {WEIGHTS} (make pretrained)")
 
 
 # --- a minimal tensor-bundle writer, to test the reader on known content -------------------------
@@ -161,6 +160,34 @@ def test_conversion_fills_every_variable_and_folds_the_log_offset(tmp_path):
     musicnn_convert.convert(tensors)
 
 
+def _fake_wheel(path: pathlib.Path, checkpoints: dict[str, dict[str, np.ndarray]]) -> pathlib.Path:
+  """A zip laid out as the musicnn wheel: musicnn/<name>/.index and .data-00000-of-00001."""
+  with zipfile.ZipFile(path, "w") as wheel:
+    for name, tensors in checkpoints.items():
+      _write_bundle(path.parent / name, tensors)
+      for suffix in (".index", ".data-00000-of-00001"):
+        wheel.write(path.parent / (name + suffix), f"musicnn/{name}/{suffix}")
+  return path
+
+
+def test_each_checkpoint_of_the_wheel_is_read_by_name(tmp_path):
+  _, fresh = _fresh()
+  tensors = {name: _checkpoint_like(fresh, np.random.default_rng(i))
+             for i, name in enumerate(musicnn_convert.CHECKPOINTS)}
+  wheel = _fake_wheel(tmp_path / "both.whl", tensors)
+  for name, want in tensors.items():
+    got = musicnn_convert.read_wheel(wheel, name)
+    assert set(got) == set(want)
+    np.testing.assert_array_equal(got["dense_1/kernel"], want["dense_1/kernel"])
+  assert musicnn_convert.output_path() == musicnn_convert.DEFAULT_OUTPUT
+  assert musicnn_convert.output_path("MSD_musicnn").name == "MSD_musicnn.msgpack"
+  with pytest.raises(ConfigError, match="MSD_vgg"):
+    musicnn_convert.read_wheel(wheel, "MSD_vgg")
+  only_mtt = _fake_wheel(tmp_path / "mtt.whl", {"MTT_musicnn": tensors["MTT_musicnn"]})
+  with pytest.raises(DatasetError, match="musicnn/MSD_musicnn/"):
+    musicnn_convert.read_wheel(only_mtt, "MSD_musicnn")
+
+
 def test_missing_weights_and_a_wrong_wheel_are_clear_errors(tmp_path):
   _, fresh = _fresh()
   with pytest.raises(DatasetError, match="musicnn_convert --output="):
@@ -202,19 +229,24 @@ def _reference_logmel(path: pathlib.Path) -> np.ndarray:
   return np.log10(10000 * mel.astype(np.float16).astype(np.float32) + 1)[:187]
 
 
-@needs_weights
-def test_port_matches_the_tensorflow_original(real_fixtures):
+@pytest.mark.parametrize("checkpoint", musicnn_convert.CHECKPOINTS)
+def test_port_matches_the_tensorflow_original(real_fixtures, checkpoint):
+  weights = musicnn_convert.output_path(checkpoint).expanduser()
+  if not weights.is_file():
+    pytest.skip(f"no {weights} (make pretrained)")
   ref = json.loads((DATA / "musicnn_reference.json").read_text())
   fixtures = real_fixtures.parent
   x = np.stack([_reference_logmel(fixtures / f) for f in ref["files"]]) - 4.0  # our frontend's log
   x = jnp.asarray(x).transpose(0, 2, 1)[:, None]
   model, fresh = _fresh()
-  variables = Musicnn(num_classes=50, pretrained=str(WEIGHTS)).load_pretrained(fresh)
+  variables = Musicnn(num_classes=50, pretrained=str(weights)).load_pretrained(fresh)
   logits, inter = model.apply(variables, x, train=False, mutable="intermediates")
-  np.testing.assert_allclose(logits, ref["logits"], atol=1e-3)
-  np.testing.assert_allclose(inter["intermediates"]["features"][0], ref["penultimate"], atol=1e-3)
-  tags = np.argmax(np.asarray(logits), axis=-1)
-  assert [vocabularies.MTAT[t] for t in tags] == ["piano", "opera"]  # the violin: opera, violin
+  want = ref[checkpoint]
+  np.testing.assert_allclose(logits, want["logits"], atol=1e-3)
+  np.testing.assert_allclose(inter["intermediates"]["features"][0], want["penultimate"], atol=1e-3)
+  if checkpoint == "MTT_musicnn":
+    tags = np.argmax(np.asarray(logits), axis=-1)
+    assert [vocabularies.MTAT[t] for t in tags] == ["piano", "opera"]  # the violin: opera, violin
 
 
 def test_one_training_step_from_pretrained_weights_keeps_the_frozen_front_end(tmp_path,

@@ -1,4 +1,5 @@
-"""Writes musicnn_reference.json: the original musicnn (TensorFlow) on two real fixture clips.
+"""Writes musicnn_reference.json: the original musicnn (TensorFlow) on two real fixture clips, with
+each checkpoint the converter reads (MTT_musicnn, MSD_musicnn).
 
 Not run by the tests (it needs TensorFlow, which instrax does not depend on). Reproduce with
   python -m venv /tmp/tfenv && /tmp/tfenv/bin/pip install tensorflow-cpu==2.15.1 librosa==0.11.0 \
@@ -29,18 +30,24 @@ def logmel(path):
   return np.log10(10000 * mel.astype(np.float16).astype(np.float32) + 1)[:FRAMES]
 
 
+def outputs(batch, checkpoint):
+  graph = tf.Graph()
+  with graph.as_default(), tf.name_scope("model"):
+    x = tf.compat.v1.placeholder(tf.float32, [None, FRAMES, 96])
+    training = tf.compat.v1.placeholder(tf.bool)
+    out = models.define_model(x, training, checkpoint, 50)
+    sess = tf.compat.v1.Session(graph=graph)
+    tf.compat.v1.train.Saver().restore(sess, os.path.dirname(models.__file__) + f"/{checkpoint}/")
+    logits, penultimate = sess.run([out[0], out[-1]], {x: batch, training: False})
+  return {"logits": np.round(logits, 5).tolist(), "penultimate": np.round(penultimate, 5).tolist()}
+
+
 def main(fixtures):
   tf.compat.v1.disable_eager_execution()
   batch = np.stack([logmel(os.path.join(fixtures, f)) for f in FILES])
-  with tf.name_scope("model"):
-    x = tf.compat.v1.placeholder(tf.float32, [None, FRAMES, 96])
-    training = tf.compat.v1.placeholder(tf.bool)
-    out = models.define_model(x, training, "MTT_musicnn", 50)
-  sess = tf.compat.v1.Session()
-  tf.compat.v1.train.Saver().restore(sess, os.path.dirname(models.__file__) + "/MTT_musicnn/")
-  logits, penultimate = sess.run([out[0], out[-1]], {x: batch, training: False})
-  ref = {"files": list(FILES), "logits": np.round(logits, 5).tolist(),
-         "penultimate": np.round(penultimate, 5).tolist()}
+  ref = {"files": list(FILES)}
+  for checkpoint in ("MTT_musicnn", "MSD_musicnn"):
+    ref[checkpoint] = outputs(batch, checkpoint)
   pathlib.Path(__file__).with_name("musicnn_reference.json").write_text(json.dumps(ref) + "\n")
 
 
