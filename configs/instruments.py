@@ -3,15 +3,16 @@
 sections, rooms, microphones, noise, compression, codecs — the recording chain on half the mixes;
 docs/synthmix.md) with crops remixed from its stems (solos, short excerpts), for real recordings.
 `python -m instrax.predict song.wav` uses `shipped/instruments/`: an ensemble of this config's
-CRNN and its `model=musicnn`, both trained on rich 1.3.0 (its README has the commands).
+CRNN (three seeds) and its `model=musicnn` (MagnaTagATune and Million Song Dataset weights), all
+trained on rich 1.3.0 (its README has the exact commands).
 
   make soundfonts pretrained
   python -m data_builders synthmix/rich --data_dir=$INSTRAX_DATA_DIR
   python launch.py --config=configs/instruments.py --workdir=runs/instruments
   python launch.py --config=configs/instruments.py:model=musicnn,steps=4000 --workdir=runs/musicnn
   python -m instrax.ensemble --member=runs/instruments@best --member=runs/musicnn@best \
-      --data_dir=$INSTRAX_DATA_DIR --max_examples=300 --output=shipped/instruments
-  python bench/eval_transfer.py --workdir=shipped/instruments     # real recordings
+      --data_dir=$INSTRAX_DATA_DIR --max_examples=300 --output=ens   # any runs of one task
+  python bench/eval_transfer.py --workdir=ens     # real recordings
 
 Arguments (`configs/instruments.py:steps=4000,remix=0`): `steps` (16000), `remix`/`solo`/`short`
 (0.7/0.5/0.3: the task's remix_prob/solo_prob/short_prob), `width` (1.0: scales the CRNN's
