@@ -46,6 +46,10 @@ def _musicnn(c: ml_collections.ConfigDict, args: dict) -> None:
   pretrained = args["pretrained"]
   if pretrained in musicnn_convert.CHECKPOINTS:  # a name: the file `make pretrained` writes
     pretrained = str(musicnn_convert.output_path(pretrained))
+  elif pretrained and "/" not in pretrained and not pretrained.endswith(".msgpack"):
+    raise ConfigError(f"configs/instruments.py: pretrained={pretrained!r}; give "
+                      f"{' or '.join(musicnn_convert.CHECKPOINTS)} (`make pretrained` converts "
+                      "both), the path of a converted .msgpack file, or nothing (random init)")
   c.model = ml_collections.ConfigDict(dict(name="musicnn", pretrained=pretrained,
                                            freeze=args["freeze"]))
   frozen = musicnn.frozen_modules(args["freeze"])

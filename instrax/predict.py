@@ -268,9 +268,11 @@ def main(argv: list[str] | None = None) -> int:
     workdir = args.workdir or shipped_workdir(args.model or DEFAULT_MODEL)
     predictor = make_predictor(workdir, args.checkpoint)
     task = predictor.exp.task
-    run = {"workdir": workdir, "model": args.model, "checkpoint": args.checkpoint,
-           "step": predictor.step, "task": predictor.config.task.name,
-           "calibration": predictor.calibration}
+    run = {"workdir": workdir, "model": None if args.workdir else args.model or DEFAULT_MODEL,
+           "checkpoint": args.checkpoint, "step": predictor.step,
+           "task": predictor.config.task.name, "calibration": predictor.calibration}
+    if hasattr(predictor, "members"):  # an ensemble (instrax.ensemble.EnsemblePredictor)
+      run["members"] = [{"workdir": m.workdir, "step": m.step} for m in predictor.members]
     if task.needs_output_dir and not args.output:
       raise UserError(f"a {predictor.config.task.name} run writes files (e.g. separated stems); "
                       "pass --output=DIR")

@@ -106,3 +106,16 @@ def test_instruments_compression_picks_the_frontend_scale():
   assert (pcen.scale, pcen.power) == ("pcen", 1.0)
   with pytest.raises(ConfigError, match="compression='log'; choose db or pcen"):
     module.get_config("compression=log")
+
+
+def test_instruments_musicnn_pretrained_takes_a_checkpoint_name_or_a_file():
+  from instrax.models import musicnn_convert
+
+  module = importlib.import_module("configs.instruments")
+  pretrained = lambda arg: module.get_config(f"tiny,model=musicnn{arg}").model.pretrained
+  assert pretrained("") == str(musicnn_convert.DEFAULT_OUTPUT)  # MTT_musicnn, as before
+  assert pretrained(",pretrained=MSD_musicnn") == str(musicnn_convert.output_path("MSD_musicnn"))
+  assert pretrained(",pretrained=/w/mine.msgpack") == "/w/mine.msgpack"
+  assert pretrained(",pretrained=") == ""  # random init
+  with pytest.raises(ConfigError, match="pretrained='MSD_musicn'; give MTT_musicnn or MSD_musicnn"):
+    pretrained(",pretrained=MSD_musicn")

@@ -58,7 +58,11 @@ def test_predict_without_workdir_uses_the_shipped_model(tmp_path, capsys):
   assert predict.main([str(tmp_path / "tone.wav"), f"--output={out}"]) == 0
   with open(out) as f:
     written = json.load(f)
-  assert written["run"]["workdir"] == SHIPPED
+  assert written["run"]["workdir"] == SHIPPED and written["run"]["model"] == "instruments"
+  with open(os.path.join(SHIPPED, "ensemble.json")) as f:
+    members = json.load(f)["members"]
+  assert [(os.path.basename(m["workdir"]), m["step"]) for m in written["run"]["members"]] == [
+      (m["dir"], m["step"]) for m in members]
   scores = written["results"][0]["prediction"]["scores"]
   assert sorted(scores) == sorted(vocabularies.IRMAS)
   assert all(0.0 <= v <= 1.0 for v in scores.values())

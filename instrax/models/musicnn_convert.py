@@ -129,7 +129,8 @@ def load_into(path: str | os.PathLike, variables: dict[str, Any]) -> dict[str, A
   path = pathlib.Path(path).expanduser()
   if not path.is_file():
     raise DatasetError(f"{path}: no converted musicnn weights; run `python -m "
-                       f"instrax.models.musicnn_convert --output={path}` (or `make pretrained`)")
+                       f"instrax.models.musicnn_convert --checkpoint=NAME --output={path}` with "
+                       f"NAME one of {', '.join(CHECKPOINTS)} (or `make pretrained`)")
   weights = serialization.msgpack_restore(path.read_bytes())
   out = dict(variables)
   for collection in ("params", "batch_stats"):
