@@ -92,15 +92,13 @@ def evaluate_ensemble(members: list[Any], dataset, max_examples: int = 0
   """(calibration tuned on the validation split, validation and test metrics) of the averaged
   outputs of `members` (Predictor-like: exp, state) on `dataset`'s splits."""
   from instrax import evaluate
-  from instrax.data import pipeline
 
   first = members[0]
   task, config = first.exp.task, first.config
 
   def split(name: str) -> list[Any]:
     source = dataset.source(name, task.features())
-    examples = [e for e in pipeline.eval_examples(source, max_examples)
-                if evaluate.has_signal(first.exp, e)]
+    examples = list(evaluate.signal_examples(first.exp, source, max_examples))
     per_member = [[c for _, c in evaluate.example_results(m.exp, m.state, iter(examples),
                                                           len(examples), desc=name)]
                   for m in members]

@@ -170,24 +170,27 @@ def has_signal(exp: Experiment, example: dict[str, Any]) -> bool:
   return level.has_signal(audio, exp.data_format.sample_rate)
 
 
+def signal_examples(exp: Experiment, source, max_examples: int = 0,
+                    silent: list[int] | None = None) -> Iterator[dict[str, Any]]:
+  """The first `max_examples` (0 = all) examples of a split, in order, without those that have no
+  usable signal (`has_signal`); the index of each one left out is appended to `silent`."""
+  for i, example in enumerate(pipeline.eval_examples(source, max_examples)):
+    if has_signal(exp, example):
+      yield example
+    elif silent is not None:
+      silent.append(i)
+
+
 def split_stats(exp: Experiment, state, source, max_examples: int = 0,
                 desc: str = "eval") -> tuple[list[Any], int]:
   """The task's per-example statistics of every example of a split with a signal, in order, and
   the number of examples left out for having none (they are counted, not scored as music)."""
   n = len(source) if not max_examples else min(max_examples, len(source))
-  silent = 0
-
-  def examples():
-    nonlocal silent
-    for example in pipeline.eval_examples(source, max_examples):
-      if has_signal(exp, example):
-        yield example
-      else:
-        silent += 1
-
+  silent: list[int] = []
+  examples = signal_examples(exp, source, max_examples, silent)
   stats = [exp.task.example_stats(combined, example)
-           for example, combined in example_results(exp, state, examples(), n, desc)]
-  return stats, silent
+           for example, combined in example_results(exp, state, examples, n, desc)]
+  return stats, len(silent)
 
 
 def score(exp: Experiment, stats: list[Any], calibration: dict[str, Any],

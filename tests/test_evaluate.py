@@ -119,3 +119,7 @@ def test_examples_without_signal_are_counted_not_scored(synth_data_dir):
   stats, silent = evaluate.split_stats(exp, exp.init_state(), examples)
   assert silent == 1 and len(stats) == 2
   np.testing.assert_array_equal(stats[1][1], exp.task.reference(examples[2]))
+  left_out: list[int] = []
+  kept = list(evaluate.signal_examples(exp, examples, 0, left_out))
+  assert left_out == [1] and [e["id"] for e in kept] == [examples[0]["id"], examples[2]["id"]]
+  assert len(list(evaluate.signal_examples(exp, examples, max_examples=1))) == 1
