@@ -40,8 +40,9 @@ MODEL = dict(name="crnn", channels=(32, 64, 128), pools=((2, 2), (2, 2), (2, 2))
 
 
 def _musicnn(c: ml_collections.ConfigDict, args: dict) -> None:
-  """musicnn, MagnaTagATune-pretrained (models/musicnn.py), on its own log-mel; the blocks up to
-  `freeze` keep their pretrained weights and batch statistics (no gradient, no weight decay)."""
+  """musicnn (models/musicnn.py) on its own log-mel, from the `pretrained` weights (a checkpoint
+  name of musicnn_convert.CHECKPOINTS or a file); the blocks up to `freeze` keep those weights
+  and batch statistics (no gradient, no weight decay)."""
   c.frontend = ml_collections.ConfigDict(dict(name="musicnn"))
   pretrained = args["pretrained"]
   if pretrained in musicnn_convert.CHECKPOINTS:  # a name: the file `make pretrained` writes

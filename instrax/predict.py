@@ -260,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
                            ".json/.csv/.txt file; default: stdout")
   parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
   args = parser.parse_args(argv)
+  from instrax import ensemble
+
   logging.getLogger().setLevel(logging.WARNING)
   logs.configure(0)
   try:
@@ -271,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     run = {"workdir": workdir, "model": None if args.workdir else args.model or DEFAULT_MODEL,
            "checkpoint": args.checkpoint, "step": predictor.step,
            "task": predictor.config.task.name, "calibration": predictor.calibration}
-    if hasattr(predictor, "members"):  # an ensemble (instrax.ensemble.EnsemblePredictor)
+    if isinstance(predictor, ensemble.EnsemblePredictor):
       run["members"] = [{"workdir": m.workdir, "step": m.step} for m in predictor.members]
     if task.needs_output_dir and not args.output:
       raise UserError(f"a {predictor.config.task.name} run writes files (e.g. separated stems); "

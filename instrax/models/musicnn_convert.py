@@ -39,7 +39,7 @@ WHEEL_URL = ("https://files.pythonhosted.org/packages/1b/6f/38229e7d99c438e11114
              "98011d0b6d7d7c7401617/" + WHEEL)
 WHEEL_SHA256 = "f38a4890c648c1ddbb141c5d96d2b0a8cfcd36746002d896989f7b88beb65cfa"
 CHECKPOINTS = ("MTT_musicnn", "MSD_musicnn")  # same network, 50 tags each; musicnn/<name>/ inside
-DEFAULT_OUTPUT = pathlib.Path("~/.cache/instrax/musicnn/MTT_musicnn.msgpack")
+CACHE_DIR = pathlib.Path("~/.cache/instrax/musicnn")  # converted weights: <checkpoint>.msgpack
 LOG_SHIFT = 4.0  # log10(10000·x + 1) − log10(x + 1e-4)
 
 _CONVS = {"timbral_38_conv": "conv2d", "timbral_67_conv": "conv2d_1",
@@ -70,7 +70,10 @@ def check_wheel(path: str | os.PathLike) -> None:
 
 def output_path(checkpoint: str = "MTT_musicnn") -> pathlib.Path:
   """Where the converted `checkpoint` goes by default: ~/.cache/instrax/musicnn/<name>.msgpack."""
-  return DEFAULT_OUTPUT.with_name(f"{checkpoint}.msgpack")
+  return CACHE_DIR / f"{checkpoint}.msgpack"
+
+
+DEFAULT_OUTPUT = output_path()  # MTT_musicnn's
 
 
 def read_wheel(path: str | os.PathLike, checkpoint: str = "MTT_musicnn") -> dict[str, np.ndarray]:
