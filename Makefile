@@ -43,24 +43,28 @@ bench: install
 	$(PY) bench/bench_predict.py
 	$(PY) bench/bench_piano.py --seconds 60 --batch 4 --steps 3
 
-# Large sampled General-MIDI banks for synthmix/rich and synthmix/piano (Debian/Ubuntu packages;
-# synthmix finds them at /usr/share/sounds/sf2 and sf3), and TonejsInstruments for synthmix/rich:
-# real recorded notes from npm packages (~30 MB download), made into a SoundFont in
-# /usr/local/share/sounds/sf2 (root) or ~/.local/share/sounds/sf2. `make demo` needs none of them.
-SOUNDFONT_PACKAGES := fluid-soundfont-gm musescore-general-soundfont
+# Sampled General-MIDI banks for synthmix/rich and synthmix/piano (Debian/Ubuntu packages;
+# synthmix finds them at /usr/share/sounds/sf2 and sf3), and for synthmix/rich two banks built
+# here, in /usr/local/share/sounds/sf2 (root) or ~/.local/share/sounds/sf2: TonejsInstruments,
+# real recorded notes from npm packages (~30 MB download), and FreePats, the `freepats` package's
+# GUS patches made into a SoundFont. `make demo` needs none of them.
+SOUNDFONT_PACKAGES := fluid-soundfont-gm musescore-general-soundfont csound-soundfont freepats
 soundfonts: install
 	@if [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] && \
-	    [ -f /usr/share/sounds/sf3/MuseScore_General.sf3 ]; then \
+	    [ -f /usr/share/sounds/sf3/MuseScore_General.sf3 ] && \
+	    [ -f /usr/share/sounds/sf2/sf_GMbank.sf2 ] && [ -d /usr/share/midi/freepats ]; then \
 	  echo "soundfonts: installed"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SOUNDFONT_PACKAGES); \
 	else \
 	  echo "soundfonts: run  sudo apt-get install $(SOUNDFONT_PACKAGES)"; \
-	  echo "  (or put FluidR3_GM.sf2 in /usr/share/sounds/sf2 and MuseScore_General.sf3 in"; \
-	  echo "  /usr/share/sounds/sf3, or name any .sf2/.sf3 in the synthmix config)"; \
+	  echo "  (or put FluidR3_GM.sf2 and sf_GMbank.sf2 in /usr/share/sounds/sf2 and"; \
+	  echo "  MuseScore_General.sf3 in /usr/share/sounds/sf3, or name any .sf2/.sf3 in the"; \
+	  echo "  synthmix config)"; \
 	fi
 	$(PY) -m data_builders.synthmix.sample_bank
+	$(PY) -m data_builders.synthmix.freepats
 
 # musicnn's MagnaTagATune and Million Song Dataset weights (the musicnn 0.1.0 wheel from PyPI, 29 MB,
 # ISC licence), converted without TensorFlow to ~/.cache/instrax/musicnn/{MTT,MSD}_musicnn.msgpack

@@ -15,7 +15,7 @@ augmentations off), so a training ingredient is ablated the same way; such varia
 run directories (`<name>@<args>`). Every
 stage is skipped when its output exists, so the script resumes. The table: per variant, the
 synthetic test micro-F1, and top-1 / mean rank of the true class per real group. Needs `make
-soundfonts` (the three GM banks and TonejsInstruments).
+soundfonts` (the five GM banks of `rich` and TonejsInstruments).
 
 With 11 + 3 real files a difference of one file is within noise; the mean rank moves more
 smoothly. One seed per variant: read differences below ~1 file / ~0.5 rank as no effect.

@@ -19,8 +19,8 @@ CONTROL_RATE = 50.0  # Hz at which an expression curve is sent
 PITCH_RATE = 200.0  # Hz at which a vibrato (pitch-wheel) curve is sent
 _WHEEL_CENTRE, _WHEEL_RANGE_CENTS = 8192, 200.0  # GM default bend range: ±2 semitones
 
-# Large sampled General-MIDI banks by name -> where distributions install them (Debian/Ubuntu
-# packages fluid-soundfont-gm and musescore-general-soundfont first, then Fedora/Arch paths).
+# Sampled General-MIDI banks by name -> where distributions install them (Debian/Ubuntu packages
+# fluid-soundfont-gm, musescore-general-soundfont and csound-soundfont first, then Fedora/Arch).
 STANDARD_PATHS: dict[str, tuple[str, ...]] = {
     "FluidR3_GM": ("/usr/share/sounds/sf2/FluidR3_GM.sf2", "/usr/share/soundfonts/FluidR3_GM.sf2",
                    "/usr/share/soundfonts/fluid-soundfont-gm/FluidR3_GM.sf2"),
@@ -28,16 +28,19 @@ STANDARD_PATHS: dict[str, tuple[str, ...]] = {
                           "/usr/share/sounds/sf3/MuseScore_General_Full.sf3",
                           "/usr/share/soundfonts/MuseScore_General.sf3",
                           "/usr/share/sounds/sf2/MuseScore_General.sf2"),
-    # Real recorded instruments (not a full GM bank), built by `make soundfonts`
-    # (data_builders/synthmix/sample_bank.py) where the user can write.
-    "TonejsInstruments": ("/usr/share/sounds/sf2/TonejsInstruments.sf2",
-                          "/usr/local/share/sounds/sf2/TonejsInstruments.sf2",
-                          "~/.local/share/sounds/sf2/TonejsInstruments.sf2"),
+    "sf_GMbank": ("/usr/share/sounds/sf2/sf_GMbank.sf2",),  # Debian csound-soundfont (4 MB)
+    # Banks `make soundfonts` builds where the user can write: real recorded instruments
+    # (data_builders/synthmix/sample_bank.py, not a full GM bank) and the FreePats patches
+    # (data_builders/synthmix/freepats.py).
+    **{name: (f"/usr/share/sounds/sf2/{name}.sf2", f"/usr/local/share/sounds/sf2/{name}.sf2",
+              f"~/.local/share/sounds/sf2/{name}.sf2")
+       for name in ("TonejsInstruments", "FreePats")},
 }
 DEFAULT_NAME = "TimGM6mb"  # pretty_midi's bundled bank (6 MB)
 INSTALL_HINT = ("run `make soundfonts` (Debian/Ubuntu: `sudo apt-get install fluid-soundfont-gm "
-                "musescore-general-soundfont`; `python -m data_builders.synthmix.sample_bank` "
-                "builds TonejsInstruments)")
+                "musescore-general-soundfont csound-soundfont freepats`; `python -m "
+                "data_builders.synthmix.sample_bank` builds TonejsInstruments, `python -m "
+                "data_builders.synthmix.freepats` builds FreePats)")
 
 
 def default_soundfont() -> str:

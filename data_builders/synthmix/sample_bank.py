@@ -153,10 +153,10 @@ def build(output: str | os.PathLike, packages_dir: str | os.PathLike,
   return output
 
 
-def default_output() -> pathlib.Path:
-  """Where synthmix looks first that this user can write: /usr/local/share/sounds/sf2 as root,
-  else ~/.local/share/sounds/sf2 (render.STANDARD_PATHS)."""
-  candidates = [pathlib.Path(p).expanduser() for p in render.STANDARD_PATHS[NAME][1:]]
+def default_output(name: str = NAME) -> pathlib.Path:
+  """Where synthmix looks first for the built bank `name` that this user can write:
+  /usr/local/share/sounds/sf2 as root, else ~/.local/share/sounds/sf2 (render.STANDARD_PATHS)."""
+  candidates = [pathlib.Path(p).expanduser() for p in render.STANDARD_PATHS[name][1:]]
   return next((p for p in candidates if _writable(p.parent)), candidates[-1])
 
 

@@ -40,9 +40,12 @@ from instrax.errors import DatasetError
 SPLITS = ("train", "validation", "test")
 BANKS = ("TimGM6mb", "FluidR3_GM", "MuseScore_General")  # the GM banks of `rich` and `piano`
 SAMPLED_BANK = "TonejsInstruments"  # real recorded instruments, 16 programs (sample_bank.py)
-RICH_BANKS = (*BANKS, SAMPLED_BANK)
-#: Equal chances: a track whose program TonejsInstruments has plays through it one time in four.
-#: (Weighting it (1, 1, 1, 3), half the time, scored no better on real recordings: BENCHMARKS.md.)
+#: The other banks of `rich` (1.4.0): csound's GM bank and the FreePats patches (freepats.py).
+EXTRA_BANKS = ("sf_GMbank", "FreePats")
+RICH_BANKS = (*BANKS, *EXTRA_BANKS, SAMPLED_BANK)
+#: Equal chances: a track plays through any bank that has its program with the same chance.
+#: (Weighting TonejsInstruments (1, 1, 1, 3), half the time, in 1.2.0, scored no better on real
+#: recordings: BENCHMARKS.md.)
 RICH_FONT_WEIGHTS: tuple[float, ...] = ()
 RICH_TRAIN = 8000
 #: The transfer ablation (issue #14, bench/ablate_transfer.py): `ablate_<name>` = `rich` at 1,500
@@ -57,12 +60,14 @@ ABLATION_SIZES = (1500, 200, 100)  # train, validation, test mixes
 #: Configs whose recipe changed carry their own version (tfds BuilderConfig.version), so a dataset
 #: built under an older recipe is refused, never silently reused; the others (`demo`, `tiny`,
 #: `irmas44k`, `piano`) render as in 1.0.0 and keep the builder's version.
-RICH_VERSION = "1.3.0"
+RICH_VERSION = "1.4.0"
 RICH_NOTES = {"1.0.0": "First release.",
               "1.1.0": "variety.ALL adds held notes, vibrato and ensemble sections.",
               "1.2.0": "Tracks also play through TonejsInstruments (real recorded instruments).",
               "1.3.0": "Each recording-chain effect (EQ, reverb, compression, codec, noise) "
-                       "applies to an example with probability RICH_CHAIN_PROB, not always."}
+                       "applies to an example with probability RICH_CHAIN_PROB, not always.",
+              "1.4.0": "Tracks also play through sf_GMbank (csound-soundfont) and FreePats "
+                       "(the freepats GUS patches, looped)."}
 #: The chance that each recording-chain effect applies to a `rich` example (variety.CHAIN); the
 #: rest are clean, dry, full-band renders, as real solo recordings often are.
 RICH_CHAIN_PROB = 0.5
@@ -71,7 +76,7 @@ RICH_CHAIN_PROB = 0.5
 def _ablated(off: tuple[str, ...]) -> dict:
   """The `rich` banks, weights and variety of an ablation with `off` switched off."""
   samples = "samples" not in off
-  return dict(soundfonts=RICH_BANKS if samples else BANKS,
+  return dict(soundfonts=RICH_BANKS if samples else (*BANKS, *EXTRA_BANKS),
               font_weights=RICH_FONT_WEIGHTS if samples else (), chain_prob=RICH_CHAIN_PROB,
               variety=dataclasses.replace(variety.ALL,
                                           **dict.fromkeys(set(off) - {"samples"}, False)))
@@ -168,7 +173,8 @@ class Synthmix(LocalBuild, tfds.core.GeneratorBasedBuilder):
                      "of 3-6 s.", num_train=600, num_validation=100, num_test=100,
                      duration_s=(3.0, 6.0), sample_rate=44100, channels=2, num_scores=64),
       SynthmixConfig(name="rich", description="For real-audio transfer: 16 kHz mono mixes of 3-6 s "
-                     "through 3 GM banks and real recorded instruments (needs `make soundfonts`), "
+                     "through 5 GM banks (with FreePats' patches) and real recorded instruments "
+                     "(needs `make soundfonts`), "
                      "every GM program of each class, 50-180 BPM, with every rendering variation "
                      "(docs/synthmix.md; each recording-chain effect on half the mixes).",
                      num_train=RICH_TRAIN, num_validation=500, num_test=500, duration_s=(3.0, 6.0),

@@ -9,7 +9,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 import ablate_transfer
 
 from data_builders.synthmix import variety
-from data_builders.synthmix.synthmix import ABLATIONS, BANKS, RICH_BANKS, Synthmix
+from data_builders.synthmix.synthmix import (
+  ABLATIONS,
+  BANKS,
+  EXTRA_BANKS,
+  RICH_BANKS,
+  SAMPLED_BANK,
+  Synthmix,
+)
 
 
 def test_each_ablation_config_is_rich_with_only_its_fields_off():
@@ -19,12 +26,13 @@ def test_each_ablation_config_is_rich_with_only_its_fields_off():
     c = configs[f"ablate_{name}"]
     fields = dataclasses.asdict(c.variety)
     assert {k for k, on in fields.items() if not on} == set(off) - {"samples"}, name
-    assert c.soundfonts == (BANKS if "samples" in off else RICH_BANKS), name
+    assert c.soundfonts == ((*BANKS, *EXTRA_BANKS) if "samples" in off else RICH_BANKS), name
     assert c.num_train == 1500
     assert (c.duration_s, c.bpm_range, c.num_scores, c.sample_rate) == (
         rich.duration_s, rich.bpm_range, rich.num_scores, rich.sample_rate)
   assert configs["ablate_full"].variety == variety.ALL
-  assert rich.soundfonts == RICH_BANKS == (*BANKS, "TonejsInstruments")
+  assert rich.soundfonts == RICH_BANKS == (*BANKS, "sf_GMbank", "FreePats", "TonejsInstruments")
+  assert SAMPLED_BANK not in configs["ablate_no_samples"].soundfonts
 
 
 def test_rows_and_table_from_the_run_records():

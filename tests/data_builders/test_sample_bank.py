@@ -169,8 +169,9 @@ def test_font_weights_must_match_the_banks():
 
   rich = next(c for c in Synthmix.BUILDER_CONFIGS if c.name == "rich")
   assert rich.params.font_weights == ()  # equal chances
-  assert dataclasses.replace(rich, font_weights=(1, 1, 1, 3)).params.font_weights == (1, 1, 1, 3)
-  for bad in [(1.0, 2.0), (1.0, 1.0, 1.0, 0.0)]:
+  weights = (1,) * (len(rich.soundfonts) - 1) + (3,)
+  assert dataclasses.replace(rich, font_weights=weights).params.font_weights == weights
+  for bad in [(1.0, 2.0), (1.0,) * (len(rich.soundfonts) - 1) + (0.0,)]:
     with pytest.raises(DatasetError, match="one positive weight per SoundFont"):
       _ = dataclasses.replace(rich, font_weights=bad).params
 

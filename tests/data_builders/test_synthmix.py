@@ -243,7 +243,11 @@ def test_changed_recipes_carry_a_new_version():
   recipe_of = {"1.3.0": ({"fonts", "dynamics", "register", "eq", "reverb", "compression",
                           "codec", "noise", "gain", "held", "vibrato", "ensemble"},
                          ("TimGM6mb", "FluidR3_GM", "MuseScore_General", "TonejsInstruments"),
-                         (), 0.5)}
+                         (), 0.5),
+               "1.4.0": ({"fonts", "dynamics", "register", "eq", "reverb", "compression",
+                          "codec", "noise", "gain", "held", "vibrato", "ensemble"},
+                         ("TimGM6mb", "FluidR3_GM", "MuseScore_General", "sf_GMbank", "FreePats",
+                          "TonejsInstruments"), (), 0.5)}
   fields = {f.name for f in dataclasses.fields(variety.Variety)}
   recipe = (fields, synthmix.RICH_BANKS, synthmix.RICH_FONT_WEIGHTS, synthmix.RICH_CHAIN_PROB)
   assert recipe_of[synthmix.RICH_VERSION] == recipe, "recipe changed: bump RICH_VERSION"
