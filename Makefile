@@ -64,7 +64,7 @@ soundfonts: install
 	  echo "  synthmix config)"; \
 	fi
 	$(PY) -m data_builders.synthmix.sample_bank
-	$(PY) -m data_builders.synthmix.freepats
+	$(PY) -m data_builders.synthmix.freepats --force
 
 # musicnn's MagnaTagATune and Million Song Dataset weights (the musicnn 0.1.0 wheel from PyPI, 29 MB,
 # ISC licence), converted without TensorFlow to ~/.cache/instrax/musicnn/{MTT,MSD}_musicnn.msgpack

@@ -10,9 +10,11 @@ ships none of the audio.
   python -m data_builders.synthmix.freepats            # `make soundfonts` runs this
   python -m data_builders.synthmix.freepats --patches_dir=DIR --output=PATH
 
-Each `Tone_000/NNN_<name>.pat` becomes the preset of GM program NNN. The GUS envelope is not
-carried over: a plucked or struck program (`DECAYING`) fades to silence over `DECAY_S` while held;
-the others sustain on their loop; every note fades over `RELEASE_S` after note-off.
+Each `Tone_000/NNN_<name>.pat` becomes the preset of GM program NNN (72 programs in freepats
+20060219). The GUS envelope is not carried over: a plucked or struck program (`DECAYING`: pianos,
+chromatic percussion, guitars, basses, harp) fades to silence (100 dB down) over 8 s while held;
+the others sustain on their loop; every note fades over 0.2 s after note-off. An existing bank is
+kept unless --force (`make soundfonts` passes it: the build takes a second).
 """
 
 from __future__ import annotations
@@ -64,9 +66,10 @@ def find_patches() -> pathlib.Path | None:
 
 def build(output: str | os.PathLike, patches_dir: str | os.PathLike) -> pathlib.Path:
   """Writes the FreePats SoundFont to `output` from the patches in `patches_dir`."""
+  bank = presets(patches_dir)  # every patch read before anything is written
   output = pathlib.Path(output).expanduser()
   output.parent.mkdir(parents=True, exist_ok=True)
-  sf2.write(output, presets(patches_dir), NAME)
+  sf2.write(output, bank, NAME)
   return output
 
 

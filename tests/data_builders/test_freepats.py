@@ -15,7 +15,8 @@ SR = 16000
 
 
 def _pat_sample(audio: np.ndarray, rate: int, hz: float, loop: tuple[int, int] | None = None,
-                bits: int = 16, unsigned: bool = False, ping_pong: bool = False) -> bytes:
+                bits: int = 16, unsigned: bool = False, ping_pong: bool = False,
+                reversed_: bool = False) -> bytes:
   """One GUS sample header (96 bytes) and its PCM, as the GF1 format lays them out."""
   if bits == 16:
     ints = np.round(audio * 32767).astype(np.int64) + (32768 if unsigned else 0)
@@ -25,7 +26,7 @@ def _pat_sample(audio: np.ndarray, rate: int, hz: float, loop: tuple[int, int] |
     data = ints.astype(np.uint8 if unsigned else np.int8).tobytes()
   width = bits // 8
   modes = (1 if bits == 16 else 0) | (2 if unsigned else 0) | (4 if loop else 0) | (
-      8 if ping_pong else 0)
+      8 if ping_pong else 0) | (16 if reversed_ else 0)
   start, end = loop or (0, 0)
   header = struct.pack("<7sBIIIHIIIhB6s6s3s3sBHH36s", b"tone", 0, len(data), start * width,
                        end * width, rate, 20000, 20000000, round(hz * 1000), 0, 7, bytes(6),
@@ -87,6 +88,16 @@ def test_read_decodes_each_sample_format_and_its_loop(tmp_path):
   np.testing.assert_allclose(low.audio[2000:], tone[1000:2000][::-1], atol=1e-4)
 
 
+def test_reversed_sample_plays_backwards_with_its_loop_mirrored(tmp_path):
+  rate = 22050
+  ramp = np.linspace(-0.5, 0.5, 4000)
+  path = tmp_path / "r.pat"
+  _write_pat(path, [_pat_sample(ramp, rate, 440.0, loop=(500, 1500), reversed_=True)])
+  (sample,) = gus_patch.read(path)
+  assert sample.loop == (2500, 3500)
+  np.testing.assert_allclose(sample.audio, ramp[::-1][:3500], atol=1e-4)
+
+
 def test_read_refuses_what_is_not_a_whole_patch(tmp_path):
   bad = tmp_path / "bad.pat"
   bad.write_bytes(b"RIFF" + bytes(400))
@@ -98,6 +109,12 @@ def test_read_refuses_what_is_not_a_whole_patch(tmp_path):
   cut.write_bytes(whole.read_bytes()[:-100])
   with pytest.raises(ValueError, match="sample 0 needs"):
     gus_patch.read(cut)
+  silent = tmp_path / "zero.pat"
+  _write_pat(silent, [_pat_sample(_tone(440.0, 0.2, 22050), 22050, 0.0)])
+  with pytest.raises(ValueError, match=r"zero\.pat: sample 0 has a zero .* root frequency"):
+    gus_patch.read(silent)
+  with pytest.raises(ValueError, match="not positive"):
+    gus_patch.frequency_to_key(0)
 
 
 def test_looped_sample_sustains_a_held_note_and_decay_fades_it(tmp_path):
@@ -137,11 +154,15 @@ def test_pitch_correction_retunes_the_sample(tmp_path):
 
 def test_writer_rejects_a_loop_outside_the_sample(tmp_path):
   tone = _tone(440.0, 0.1, 22050)
+  good = sf2.Preset("p", 40, (sf2.Sample("a", tone, 22050, 69, loop=(100, 1100)),))
+  sf2.write(tmp_path / "x.sf2", [good])
+  before = (tmp_path / "x.sf2").read_bytes()
   for loop in [(0, 4), (100, tone.size + 1), (-1, 100)]:
     sample = sf2.Sample("a", tone, 22050, 69, loop=loop)
     with pytest.raises(ValueError, match="loop"):
-      sf2.write(tmp_path / "x.sf2", [sf2.Preset("p", 40, (sample,))])
-    assert not (tmp_path / "x.sf2").exists()
+      sf2.write(tmp_path / "x.sf2", [good, sf2.Preset("q", 41, (sample,))])
+    assert (tmp_path / "x.sf2").read_bytes() == before  # the bank already there is kept
+    assert [p.name for p in tmp_path.iterdir()] == ["x.sf2"]
 
 
 def test_presets_map_file_names_to_programs_and_envelopes(tmp_path):
@@ -163,16 +184,22 @@ def test_missing_patches_are_a_clear_error_and_write_nothing(tmp_path, monkeypat
   with pytest.raises(FileNotFoundError, match="apt-get install freepats"):
     freepats.presets(tmp_path)
   monkeypatch.setattr(freepats, "PATCH_DIRS", (str(tmp_path / "none"),))
-  assert freepats.main([f"--output={tmp_path / 'bank.sf2'}"]) == 1
+  assert freepats.main([f"--output={tmp_path / 'out' / 'bank.sf2'}"]) == 1
   assert "apt-get install freepats" in capsys.readouterr().err
-  assert not (tmp_path / "bank.sf2").exists()
+  (tmp_path / "pats" / "Tone_000").mkdir(parents=True)
+  (tmp_path / "pats" / "Tone_000" / "040_Violin.pat").write_bytes(b"GF1PATCH110\0" + bytes(10))
+  assert freepats.main([f"--output={tmp_path / 'out' / 'bank.sf2'}",
+                        f"--patches_dir={tmp_path / 'pats'}"]) == 1
+  assert "040_Violin.pat: cut short" in capsys.readouterr().err
+  assert not (tmp_path / "out").exists()  # nothing written, not even the folder
 
 
-def test_installed_freepats_plays_every_irmas_class_in_tune():
-  path = render.find_standard(freepats.NAME)
-  if path is None:
-    pytest.skip("FreePats not built (make soundfonts)")
-  renderer = render.Renderer(path, SR)
+def test_freepats_from_the_installed_patches_plays_every_irmas_class_in_tune(tmp_path):
+  """Built afresh from the `freepats` package (1 s), so this tests the code, not an old bank."""
+  patches = freepats.find_patches()
+  if patches is None:
+    pytest.skip("the freepats package is not installed (make soundfonts)")
+  renderer = render.Renderer(str(freepats.build(tmp_path / "FreePats.sf2", patches)), SR)
   classes = {c for p, c in vocabularies.GM_TO_IRMAS.items() if renderer.fonts_with(p)}
   assert classes == set(vocabularies.IRMAS)
   for program, key in [(40, 69), (71, 62), (73, 72), (66, 55), (27, 52)]:
@@ -186,7 +213,7 @@ def test_installed_freepats_plays_every_irmas_class_in_tune():
       assert late > early - 12.0, program  # a bowed or blown one sustains on its loop
 
 
-def test_rich_banks_are_installed_or_refused_with_the_fix():
+def test_rich_banks_are_known_and_the_csound_bank_covers_every_irmas_program():
   """Every bank of `rich` is a known name; the csound bank covers every IRMAS class."""
   assert all(b in render.STANDARD_PATHS or b == render.DEFAULT_NAME for b in synthmix.RICH_BANKS)
   path = render.find_standard("sf_GMbank")
