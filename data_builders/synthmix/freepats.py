@@ -85,21 +85,16 @@ def main(argv: list[str] | None = None) -> int:
   args = parser.parse_args(argv)
   output = (pathlib.Path(args.output).expanduser() if args.output
             else sample_bank.default_output(NAME))
-  if output.exists() and not args.force:
-    print(f"{NAME}: {output} exists (--force rebuilds it)")
-    return 0
-  patches_dir = args.patches_dir or find_patches()
-  if patches_dir is None:
-    print(f"error: FreePats not found at {', '.join(PATCH_DIRS)}: {INSTALL_HINT}, or pass "
-          "--patches_dir", file=sys.stderr)
-    return 1
-  try:
-    path = build(output, patches_dir)
-  except (OSError, ValueError) as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 1
-  print(f"{NAME}: wrote {path} ({path.stat().st_size / 1e6:.0f} MB)")
-  return 0
+  return sample_bank.build_command(
+      NAME, output, args.force, lambda out: build(out, args.patches_dir or _installed()))
+
+
+def _installed() -> pathlib.Path:
+  found = find_patches()
+  if found is None:
+    raise FileNotFoundError(f"FreePats not found at {', '.join(PATCH_DIRS)}: {INSTALL_HINT}, "
+                            "or pass --patches_dir")
+  return found
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import pathlib
 import re
 import sys
 import tarfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -175,15 +175,22 @@ def main(argv: list[str] | None = None) -> int:
   parser.add_argument("--force", action="store_true", help="rebuild an existing bank")
   args = parser.parse_args(argv)
   output = pathlib.Path(args.output).expanduser() if args.output else default_output()
-  if output.exists() and not args.force:
-    print(f"{NAME}: {output} exists (--force rebuilds it)")
+  return build_command(NAME, output, args.force, lambda out: build(out, args.packages_dir))
+
+
+def build_command(name: str, output: pathlib.Path, force: bool,
+                  build_to: Callable[[pathlib.Path], pathlib.Path]) -> int:
+  """A bank-building command's outcome: keeps an existing `output` unless `force`, else runs
+  `build_to(output)`; prints what it did; 0 on success, 1 (the error on stderr) on failure."""
+  if output.exists() and not force:
+    print(f"{name}: {output} exists (--force rebuilds it)")
     return 0
   try:
-    path = build(output, args.packages_dir)
-  except (RuntimeError, ValueError) as e:
+    path = build_to(output)
+  except (OSError, RuntimeError, ValueError) as e:
     print(f"error: {e}", file=sys.stderr)
     return 1
-  print(f"{NAME}: wrote {path} ({path.stat().st_size / 1e6:.0f} MB)")
+  print(f"{name}: wrote {path} ({path.stat().st_size / 1e6:.0f} MB)")
   return 0
 
 
