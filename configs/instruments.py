@@ -1,10 +1,11 @@
 """The shipped instrument model's recipe: IRMAS's 11 classes, trained on the richest synthmix
-(`rich`: three sampled GM banks and real recorded notes (TonejsInstruments), held notes, vibrato,
-sections, rooms, microphones, noise, compression, codecs — the recording chain on half the mixes;
-docs/synthmix.md) with crops remixed from its stems (solos, short excerpts), for real recordings.
+(`rich`: five sampled GM banks (FreePats among them) and real recorded notes (TonejsInstruments),
+held notes, vibrato, sections, rooms, microphones, noise, compression, codecs — the recording
+chain on half the mixes; docs/synthmix.md) with crops remixed from its stems (solos, short
+excerpts), for real recordings.
 `python -m instrax.predict song.wav` uses `shipped/instruments/`: an ensemble of this config's
-CRNN (three seeds) and its `model=musicnn` (MagnaTagATune and Million Song Dataset weights), all
-trained on rich 1.3.0 (its README has the exact commands).
+CRNN (three seeds) and its `model=musicnn` (MagnaTagATune and Million Song Dataset weights),
+trained on rich 1.4.0 and 1.3.0 (its README has the exact commands).
 
   make soundfonts pretrained
   python -m data_builders synthmix/rich --data_dir=$INSTRAX_DATA_DIR
