@@ -28,9 +28,10 @@ from instrax.experiment import DataFormat, Experiment
 from instrax.train import loop, writers
 
 MODES = ("train", "eval", "train_and_eval")
-#: config fields that may change between launches of one run (they do not change results).
+#: config fields that may change between launches of one run (they do not change results):
+#: where the data is, how it is read, how checkpoints are written and how many recent ones are kept.
 RELAUNCH_FREE = ("data_dir", "dataset.num_workers", "dataset.read_threads",
-                 "train.async_checkpoints")
+                 "train.async_checkpoints", "train.keep_last")
 
 
 def load_workdir_config(workdir: str) -> tuple[ml_collections.ConfigDict, DataFormat]:

@@ -155,6 +155,19 @@ def test_checkpoint_of_another_model_is_refused_and_nothing_changes(four_devices
   assert rel.file_listing(workdir) == before  # same files, sizes and modification times
 
 
+def test_relaunch_may_keep_more_checkpoints_but_not_train_differently():
+  """Keeping more recent checkpoints (e.g. for a checkpoint sweep) changes no result, so a
+  relaunch may change it; a training field still needs --allow_config_change."""
+  from instrax import records
+
+  saved = {"train": {"keep_last": 2, "num_steps": 100}, "data_dir": "/a"}
+  more = {"train": {"keep_last": 40, "num_steps": 100}, "data_dir": "/b"}
+  assert records.config_differences(saved, more, main.RELAUNCH_FREE) == []
+  longer = {"train": {"keep_last": 40, "num_steps": 200}, "data_dir": "/a"}
+  assert records.config_differences(saved, longer, main.RELAUNCH_FREE) == [
+      ("train.num_steps", 100, 200)]
+
+
 def test_four_device_checkpoint_evaluates_the_same_on_one(four_devices, tmp_path):
   workdir, results = four_devices
   copy = str(tmp_path / "copy")
