@@ -42,7 +42,8 @@ BANKS = ("TimGM6mb", "FluidR3_GM", "MuseScore_General")  # the GM banks of `rich
 SAMPLED_BANK = "TonejsInstruments"  # real recorded instruments, 16 programs (sample_bank.py)
 #: The other banks of `rich` (1.4.0): csound's GM bank and the FreePats patches (freepats.py).
 EXTRA_BANKS = ("sf_GMbank", "FreePats")
-RICH_BANKS = (*BANKS, *EXTRA_BANKS, SAMPLED_BANK)
+RICH_GM_BANKS = (*BANKS, *EXTRA_BANKS)  # `rich` without TonejsInstruments (`ablate_no_samples`)
+RICH_BANKS = (*RICH_GM_BANKS, SAMPLED_BANK)
 #: Equal chances: a track plays through any bank that has its program with the same chance.
 #: (Weighting TonejsInstruments (1, 1, 1, 3), half the time, in 1.2.0, scored no better on real
 #: recordings: BENCHMARKS.md.)
@@ -76,7 +77,7 @@ RICH_CHAIN_PROB = 0.5
 def _ablated(off: tuple[str, ...]) -> dict:
   """The `rich` banks, weights and variety of an ablation with `off` switched off."""
   samples = "samples" not in off
-  return dict(soundfonts=RICH_BANKS if samples else (*BANKS, *EXTRA_BANKS),
+  return dict(soundfonts=RICH_BANKS if samples else RICH_GM_BANKS,
               font_weights=RICH_FONT_WEIGHTS if samples else (), chain_prob=RICH_CHAIN_PROB,
               variety=dataclasses.replace(variety.ALL,
                                           **dict.fromkeys(set(off) - {"samples"}, False)))
@@ -174,9 +175,9 @@ class Synthmix(LocalBuild, tfds.core.GeneratorBasedBuilder):
                      duration_s=(3.0, 6.0), sample_rate=44100, channels=2, num_scores=64),
       SynthmixConfig(name="rich", description="For real-audio transfer: 16 kHz mono mixes of 3-6 s "
                      "through 5 GM banks (with FreePats' patches) and real recorded instruments "
-                     "(needs `make soundfonts`), "
-                     "every GM program of each class, 50-180 BPM, with every rendering variation "
-                     "(docs/synthmix.md; each recording-chain effect on half the mixes).",
+                     "(needs `make soundfonts`), every GM program of each class, 50-180 BPM, "
+                     "with every rendering variation (docs/synthmix.md; each recording-chain "
+                     "effect on half the mixes).",
                      num_train=RICH_TRAIN, num_validation=500, num_test=500, duration_s=(3.0, 6.0),
                      num_scores=160, soundfonts=RICH_BANKS, font_weights=RICH_FONT_WEIGHTS,
                      bpm_range=(50.0, 180.0), chain_prob=RICH_CHAIN_PROB,
