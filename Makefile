@@ -46,8 +46,9 @@ bench: install
 # Sampled General-MIDI banks for synthmix/rich and synthmix/piano (Debian/Ubuntu packages;
 # synthmix finds them at /usr/share/sounds/sf2 and sf3), and for synthmix/rich two banks built
 # here, in /usr/local/share/sounds/sf2 (root) or ~/.local/share/sounds/sf2: TonejsInstruments,
-# real recorded notes from npm packages (~30 MB download), and FreePats, the `freepats` package's
-# GUS patches made into a SoundFont. `make demo` needs none of them.
+# real recorded notes from npm packages (~30 MB download), FreePats, the `freepats` package's
+# GUS patches made into a SoundFont, and DIGuitar, modelled DI electric guitars (computed, 10 s).
+# `make demo` needs none of them.
 SOUNDFONT_PACKAGES := fluid-soundfont-gm musescore-general-soundfont csound-soundfont freepats
 soundfonts: install
 	@if [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] && \
@@ -65,6 +66,7 @@ soundfonts: install
 	fi
 	$(PY) -m data_builders.synthmix.sample_bank
 	$(PY) -m data_builders.synthmix.freepats --force
+	$(PY) -m data_builders.synthmix.di_guitar --force
 
 # musicnn's MagnaTagATune and Million Song Dataset weights (the musicnn 0.1.0 wheel from PyPI, 29 MB,
 # ISC licence), converted without TensorFlow to ~/.cache/instrax/musicnn/{MTT,MSD}_musicnn.msgpack

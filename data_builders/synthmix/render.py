@@ -30,17 +30,18 @@ STANDARD_PATHS: dict[str, tuple[str, ...]] = {
                           "/usr/share/sounds/sf2/MuseScore_General.sf2"),
     "sf_GMbank": ("/usr/share/sounds/sf2/sf_GMbank.sf2",),  # Debian csound-soundfont (4 MB)
     # Banks `make soundfonts` builds where the user can write: real recorded instruments
-    # (data_builders/synthmix/sample_bank.py, not a full GM bank) and the FreePats patches
-    # (data_builders/synthmix/freepats.py).
+    # (data_builders/synthmix/sample_bank.py, not a full GM bank), the FreePats patches
+    # (data_builders/synthmix/freepats.py) and modelled DI electric guitars (di_guitar.py).
     **{name: (f"/usr/share/sounds/sf2/{name}.sf2", f"/usr/local/share/sounds/sf2/{name}.sf2",
               f"~/.local/share/sounds/sf2/{name}.sf2")
-       for name in ("TonejsInstruments", "FreePats")},
+       for name in ("TonejsInstruments", "FreePats", "DIGuitar")},
 }
 DEFAULT_NAME = "TimGM6mb"  # pretty_midi's bundled bank (6 MB)
 INSTALL_HINT = ("run `make soundfonts` (Debian/Ubuntu: `sudo apt-get install fluid-soundfont-gm "
                 "musescore-general-soundfont csound-soundfont freepats`; `python -m "
                 "data_builders.synthmix.sample_bank` builds TonejsInstruments, `python -m "
-                "data_builders.synthmix.freepats` builds FreePats)")
+                "data_builders.synthmix.freepats` builds FreePats, `python -m "
+                "data_builders.synthmix.di_guitar` builds DIGuitar)")
 
 
 def default_soundfont() -> str:
