@@ -33,7 +33,6 @@ parameters come from the physics, not from any recording instrax is evaluated on
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import os
 import pathlib
@@ -42,7 +41,7 @@ import sys
 import numpy as np
 from scipy import signal
 
-from data_builders.synthmix import sample_bank, sf2
+from data_builders.synthmix import built_bank, sf2
 
 NAME = "DIGuitar"
 RATE = 32000
@@ -197,15 +196,7 @@ def build(output: str | os.PathLike) -> pathlib.Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-  parser = argparse.ArgumentParser(description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument("--output", default=None,
-                      help=f"default: {sample_bank.default_output(NAME)}")
-  parser.add_argument("--force", action="store_true", help="rebuild an existing bank")
-  args = parser.parse_args(argv)
-  output = (pathlib.Path(args.output).expanduser() if args.output
-            else sample_bank.default_output(NAME))
-  return sample_bank.build_command(NAME, output, args.force, build)
+  return built_bank.run(NAME, built_bank.parser(NAME, __doc__).parse_args(argv), build)
 
 
 if __name__ == "__main__":

@@ -19,13 +19,12 @@ kept unless --force (`make soundfonts` passes it: the build takes a second).
 
 from __future__ import annotations
 
-import argparse
 import os
 import pathlib
 import re
 import sys
 
-from data_builders.synthmix import gus_patch, sample_bank, sf2
+from data_builders.synthmix import built_bank, gus_patch, sf2
 
 NAME = "FreePats"
 PATCH_DIRS = ("/usr/share/midi/freepats", "/usr/share/freepats", "/usr/share/timidity/freepats")
@@ -74,19 +73,12 @@ def build(output: str | os.PathLike, patches_dir: str | os.PathLike) -> pathlib.
 
 
 def main(argv: list[str] | None = None) -> int:
-  parser = argparse.ArgumentParser(description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument("--output", default=None,
-                      help=f"default: {sample_bank.default_output(NAME)}")
+  parser = built_bank.parser(NAME, __doc__)
   parser.add_argument("--patches_dir", default=None,
                       help=f"the FreePats folder (holding Tone_000/); default: the first of "
                            f"{', '.join(PATCH_DIRS)}")
-  parser.add_argument("--force", action="store_true", help="rebuild an existing bank")
   args = parser.parse_args(argv)
-  output = (pathlib.Path(args.output).expanduser() if args.output
-            else sample_bank.default_output(NAME))
-  return sample_bank.build_command(
-      NAME, output, args.force, lambda out: build(out, args.patches_dir or _installed()))
+  return built_bank.run(NAME, args, lambda out: build(out, args.patches_dir or _installed()))
 
 
 def _installed() -> pathlib.Path:

@@ -19,7 +19,6 @@ by the nearest recorded pitch). Offline: put the .tgz files in --packages_dir fi
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import io
 import os
@@ -27,11 +26,11 @@ import pathlib
 import re
 import sys
 import tarfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from data_builders.synthmix import render, sf2
+from data_builders.synthmix import built_bank, sf2
 from instrax import download
 
 NAME = "TonejsInstruments"
@@ -153,45 +152,12 @@ def build(output: str | os.PathLike, packages_dir: str | os.PathLike,
   return output
 
 
-def default_output(name: str = NAME) -> pathlib.Path:
-  """Where synthmix looks first for the built bank `name` that this user can write:
-  /usr/local/share/sounds/sf2 as root, else ~/.local/share/sounds/sf2 (render.STANDARD_PATHS)."""
-  candidates = [pathlib.Path(p).expanduser() for p in render.STANDARD_PATHS[name][1:]]
-  return next((p for p in candidates if _writable(p.parent)), candidates[-1])
-
-
-def _writable(folder: pathlib.Path) -> bool:
-  while not folder.exists():
-    folder = folder.parent
-  return os.access(folder, os.W_OK)
-
-
 def main(argv: list[str] | None = None) -> int:
-  parser = argparse.ArgumentParser(description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument("--output", default=None, help=f"default: {default_output()}")
+  parser = built_bank.parser(NAME, __doc__)
   parser.add_argument("--packages_dir", default="~/.cache/instrax/npm",
                       help="where the package tarballs are (or go)")
-  parser.add_argument("--force", action="store_true", help="rebuild an existing bank")
   args = parser.parse_args(argv)
-  output = pathlib.Path(args.output).expanduser() if args.output else default_output()
-  return build_command(NAME, output, args.force, lambda out: build(out, args.packages_dir))
-
-
-def build_command(name: str, output: pathlib.Path, force: bool,
-                  build_to: Callable[[pathlib.Path], pathlib.Path]) -> int:
-  """A bank-building command's outcome: keeps an existing `output` unless `force`, else runs
-  `build_to(output)`; prints what it did; 0 on success, 1 (the error on stderr) on failure."""
-  if output.exists() and not force:
-    print(f"{name}: {output} exists (--force rebuilds it)")
-    return 0
-  try:
-    path = build_to(output)
-  except (OSError, RuntimeError, ValueError) as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 1
-  print(f"{name}: wrote {path} ({path.stat().st_size / 1e6:.0f} MB)")
-  return 0
+  return built_bank.run(NAME, args, lambda out: build(out, args.packages_dir))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from data_builders.synthmix import di_guitar, render
+from data_builders.synthmix import built_bank, di_guitar, render
 
 RATE = di_guitar.RATE
 
@@ -110,4 +110,4 @@ def test_the_bank_plays_both_programs_in_tune_and_is_kept_unless_forced(tmp_path
 
 def test_di_guitar_is_a_known_bank_name():
   assert "DIGuitar" in render.STANDARD_PATHS
-  assert str(di_guitar.sample_bank.default_output("DIGuitar")).endswith("DIGuitar.sf2")
+  assert str(built_bank.default_output("DIGuitar")).endswith("DIGuitar.sf2")
