@@ -47,7 +47,7 @@ bench: install
 # synthmix finds them at /usr/share/sounds/sf2 and sf3), and for synthmix/rich two banks built
 # here, in /usr/local/share/sounds/sf2 (root) or ~/.local/share/sounds/sf2: TonejsInstruments,
 # real recorded notes from npm packages (~30 MB download), FreePats, the `freepats` package's
-# GUS patches made into a SoundFont, and DIGuitar, modelled DI electric guitars (computed, 10 s).
+# GUS patches made into a SoundFont, and DIGuitar, modelled DI electric guitars (computed, seconds).
 # `make demo` needs none of them.
 SOUNDFONT_PACKAGES := fluid-soundfont-gm musescore-general-soundfont csound-soundfont freepats
 soundfonts: install

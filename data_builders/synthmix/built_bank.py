@@ -14,8 +14,9 @@ from data_builders.synthmix import render
 
 
 def default_output(name: str) -> pathlib.Path:
-  """Where synthmix looks first for the built bank `name` that this user can write:
-  /usr/local/share/sounds/sf2 as root, else ~/.local/share/sounds/sf2 (render.STANDARD_PATHS)."""
+  """The first of the places synthmix looks for the built bank `name` (render.STANDARD_PATHS,
+  after /usr/share) whose folder this user can write or create: /usr/local/share/sounds/sf2
+  (root), else ~/.local/share/sounds/sf2."""
   candidates = [pathlib.Path(p).expanduser() for p in render.STANDARD_PATHS[name][1:]]
   return next((p for p in candidates if _writable(p.parent)), candidates[-1])
 
@@ -50,5 +51,5 @@ def run(name: str, args: argparse.Namespace,
   except (OSError, RuntimeError, ValueError) as e:
     print(f"error: {e}", file=sys.stderr)
     return 1
-  print(f"{name}: wrote {path} ({path.stat().st_size / 1e6:.0f} MB)")
+  print(f"{name}: wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
   return 0
