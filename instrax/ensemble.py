@@ -6,8 +6,9 @@ decoding with thresholds tuned for the ensemble.
 
 writes `NAME/ensemble.json` (members, where they came from, the ensemble's validation and test
 scores), one export per member (`NAME/member_<i>/`, instrax/export.py; a member that is already an
-export is copied) and `NAME/calibration.json`: the task's decoding tuned on the first member's
-validation split with the averaged outputs. `predict` and `bench/eval_transfer.py` load such a
+export is copied: its `from` is the run that export came from, `copied_from` the copied folder)
+and `NAME/calibration.json`: the task's decoding tuned on the first member's validation split
+with the averaged outputs. `predict` and `bench/eval_transfer.py` load such a
 folder like a run (`--workdir=shipped/NAME`, `--model=NAME`).
 
 Members must share the task, its classes and its windows (clip tasks: `combined` outputs are
@@ -146,7 +147,10 @@ def build(members: list[str], output: str, data_dir: str, max_examples: int = 0
       export.export(run, target, checkpoint or "best")
     with open(os.path.join(target, "export.json")) as f:
       source = json.load(f)
-    entries.append({"dir": f"member_{i}", "from": spec, "step": source["step"]})
+    entry = {"dir": f"member_{i}", "from": spec, "step": source["step"]}
+    if export.is_export(run):  # where the copied export itself came from, and the copy's path
+      entry.update({"from": f"{source['source']}@{source['checkpoint']}", "copied_from": run})
+    entries.append(entry)
   loaded = [Predictor(os.path.join(partial, e["dir"])) for e in entries]
   _check_members(loaded)
   dataset = sources.load(loaded[0].config.dataset.name, data_dir)

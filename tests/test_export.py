@@ -92,3 +92,9 @@ def test_an_ensemble_of_two_runs_predicts_their_mean(run, tmp_path, synth_data_d
   with pytest.raises(UserError, match="neither a run directory nor an export"):
     ensemble.build([run, str(tmp_path / "nope")], str(tmp_path / "new"), synth_data_dir)
   assert not os.path.exists(tmp_path / "new")
+  # A member copied from an ensemble's export records the run it came from, not the copy.
+  copied = ensemble.build([os.path.join(out, "member_1"), run], str(tmp_path / "ens2"),
+                          synth_data_dir, max_examples=8)["members"]
+  assert copied[0]["from"] == f"{second}@latest"
+  assert copied[0]["copied_from"] == os.path.join(out, "member_1")
+  assert copied[1]["from"] == run and "copied_from" not in copied[1]
