@@ -6,7 +6,8 @@ trained on renders name the instruments of real recordings?
 
 For each `synthmix/ablate_<name>` config (data_builders/synthmix/synthmix.py `ABLATIONS`: `rich`
 at 1,500 train mixes with one group of variety fields off, or without the TonejsInstruments bank
-(`no_samples`); `full` has none off) it builds the data
+(`no_samples`); `full` has none off; or `full` with a bank added, `ADDITIONS`: `plus_diguitar`)
+it builds the data
 (`python -m data_builders`), trains `configs/instruments.py` on it for `--steps` steps (same seed,
 same model, same schedule) and scores the final checkpoint with bench/eval_transfer.py on the
 real labelled files (`real_transfer`: 11 one-instrument recordings; `real`: 3 other files).
@@ -32,7 +33,9 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from data_builders.synthmix.synthmix import ABLATIONS  # noqa: E402
+from data_builders.synthmix.synthmix import ABLATIONS, ADDITIONS  # noqa: E402
+
+VARIANTS = (*ABLATIONS, *ADDITIONS)
 
 
 def run(cmd: list[str], log: pathlib.Path) -> None:
@@ -70,7 +73,8 @@ def variant(name: str, args: argparse.Namespace) -> dict:
 def row(name: str, results: dict, transfer: dict, config_args: str = "") -> dict:
   """A table row from a run's results.json and eval_transfer's JSON."""
   out = {"variant": f"{name} ({config_args})" if config_args else name,
-         "off": ", ".join(ABLATIONS[name]) or "—",
+         "off": (", ".join(ABLATIONS[name]) or "—") if name in ABLATIONS
+                else "— (+ " + ", ".join(ADDITIONS[name]) + ")",
          "synthetic_micro_f1": results.get("test/micro_f1")}
   for group, s in transfer["groups"].items():
     out[f"{group}_top1"] = f"{s['top1_correct']}/{s['files']}"
@@ -105,10 +109,10 @@ def main(argv: list[str] | None = None) -> int:
                       help="appended to configs/instruments.py's argument string")
   parser.add_argument("--table", default="", help="also write the markdown table here")
   args = parser.parse_args(argv)
-  names = [n for n in args.only.split(",") if n] or list(ABLATIONS)
-  unknown = sorted(set(names) - set(ABLATIONS))
+  names = [n for n in args.only.split(",") if n] or list(VARIANTS)
+  unknown = sorted(set(names) - set(VARIANTS))
   if unknown:
-    print(f"error: unknown variants {unknown}; choose from {', '.join(ABLATIONS)}",
+    print(f"error: unknown variants {unknown}; choose from {', '.join(VARIANTS)}",
           file=sys.stderr)
     return 2
   rows = []

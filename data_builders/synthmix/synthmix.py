@@ -57,6 +57,9 @@ ABLATIONS = {"full": (), "no_fonts": ("fonts",), "no_dynamics": ("dynamics", "re
              "no_room": ("eq", "reverb"), "no_noise": ("noise", "codec", "compression"),
              "no_gain": ("gain",), "no_performance": ("held", "vibrato", "ensemble"),
              "no_samples": ("samples",)}
+#: Ablation variants that add banks to `rich` instead: `ablate_<name>` = `full` + these banks (a
+#: bank waiting to join `rich` is measured here first: DIGuitar, di_guitar.py).
+ADDITIONS = {"plus_diguitar": ("DIGuitar",)}
 ABLATION_SIZES = (1500, 200, 100)  # train, validation, test mixes
 #: Configs whose recipe changed carry their own version (tfds BuilderConfig.version), so a dataset
 #: built under an older recipe is refused, never silently reused; the others (`demo`, `tiny`,
@@ -74,10 +77,11 @@ RICH_NOTES = {"1.0.0": "First release.",
 RICH_CHAIN_PROB = 0.5
 
 
-def _ablated(off: tuple[str, ...]) -> dict:
-  """The `rich` banks, weights and variety of an ablation with `off` switched off."""
+def _ablated(off: tuple[str, ...], add: tuple[str, ...] = ()) -> dict:
+  """The `rich` banks, weights and variety of an ablation with `off` switched off and the banks
+  `add` added."""
   samples = "samples" not in off
-  return dict(soundfonts=RICH_BANKS if samples else RICH_GM_BANKS,
+  return dict(soundfonts=(*(RICH_BANKS if samples else RICH_GM_BANKS), *add),
               font_weights=RICH_FONT_WEIGHTS if samples else (), chain_prob=RICH_CHAIN_PROB,
               variety=dataclasses.replace(variety.ALL,
                                           **dict.fromkeys(set(off) - {"samples"}, False)))
@@ -191,12 +195,14 @@ class Synthmix(LocalBuild, tfds.core.GeneratorBasedBuilder):
 
   BUILDER_CONFIGS += [
       SynthmixConfig(name=f"ablate_{name}", description=f"rich at {ABLATION_SIZES[0]} train "
-                     f"mixes with {', '.join(off) or 'nothing'} off (the transfer ablation).",
+                     f"mixes {what} (the transfer ablation).",
                      num_train=ABLATION_SIZES[0], num_validation=ABLATION_SIZES[1],
                      num_test=ABLATION_SIZES[2], duration_s=(3.0, 6.0), num_scores=160,
                      bpm_range=(50.0, 180.0), version=RICH_VERSION, release_notes=RICH_NOTES,
-                     **_ablated(off))
-      for name, off in ABLATIONS.items()]
+                     **_ablated(off, add))
+      for name, off, add, what in (
+          *((n, o, (), f"with {', '.join(o) or 'nothing'} off") for n, o in ABLATIONS.items()),
+          *((n, (), a, f"with {', '.join(a)} added") for n, a in ADDITIONS.items()))]
 
   def _info(self) -> tfds.core.DatasetInfo:
     cfg = self.builder_config

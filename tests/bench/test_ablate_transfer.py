@@ -11,6 +11,7 @@ import ablate_transfer
 from data_builders.synthmix import variety
 from data_builders.synthmix.synthmix import (
   ABLATIONS,
+  ADDITIONS,
   BANKS,
   EXTRA_BANKS,
   RICH_BANKS,
@@ -33,6 +34,13 @@ def test_each_ablation_config_is_rich_with_only_its_fields_off():
   assert configs["ablate_full"].variety == variety.ALL
   assert rich.soundfonts == RICH_BANKS == (*BANKS, "sf_GMbank", "FreePats", "TonejsInstruments")
   assert SAMPLED_BANK not in configs["ablate_no_samples"].soundfonts
+  for name, add in ADDITIONS.items():  # `full` with banks added: nothing else differs
+    c, full = configs[f"ablate_{name}"], configs["ablate_full"]
+    assert c.soundfonts == (*RICH_BANKS, *add)
+    same = [f.name for f in dataclasses.fields(c)
+            if f.name not in ("name", "description", "soundfonts")]
+    assert [getattr(c, f) for f in same] == [getattr(full, f) for f in same]
+  assert ADDITIONS["plus_diguitar"] == ("DIGuitar",)
 
 
 def test_rows_and_table_from_the_run_records():
