@@ -13,6 +13,10 @@ files of instruments IRMAS names. A file whose audio repeats an earlier one coun
 Each file goes through the run's predict machinery (instrax.predict.Predictor: whole file,
 segment by segment, windows merged as in evaluation). Its rank = 1 + the number of classes scored
 strictly higher than its best-scored true class; top-1 is right when the rank is 1.
+
+`--tilt_db=S` is a sensitivity check, not the protocol: each file is scored with its spectrum
+tilted by S dB/octave about 1 kHz (brighter for S > 0), to see how much the answers hang on
+brightness (BENCHMARKS.md, "Spectral tilt").
 """
 
 from __future__ import annotations
@@ -132,6 +136,29 @@ def evaluate(items: list[Item], scorer: Callable[[str], Mapping[str, float]]) ->
   return {"files": rows, "groups": groups}
 
 
+def tilted(scorer: Callable[[str], Mapping[str, float]], slope_db_per_octave: float,
+           folder: str | os.PathLike) -> Callable[[str], Mapping[str, float]]:
+  """`scorer` of a copy of each file (written under `folder`, peak 0.5, float WAV) whose
+  spectrum is tilted by `slope_db_per_octave` about 1 kHz (instrax.data.spectral_tilt; every
+  channel alike): how much a model's answer hangs on brightness."""
+  import numpy as np
+  import soundfile as sf
+
+  from instrax.data import spectral_tilt
+
+  count = iter(range(1 << 30))
+
+  def score(path: str) -> Mapping[str, float]:
+    audio, sr = sf.read(path, dtype="float32", always_2d=True)  # (T, C)
+    out = spectral_tilt.tilt(audio.T, sr, np.full(audio.shape[1], slope_db_per_octave)).T
+    peak = float(np.abs(out).max())
+    copy = pathlib.Path(folder) / f"{next(count)}_{pathlib.Path(path).stem}.wav"
+    sf.write(copy, out * (0.5 / peak) if peak > 0 else out, sr, subtype="FLOAT")
+    return scorer(str(copy))
+
+  return score
+
+
 def main(argv: list[str] | None = None) -> int:
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -140,7 +167,12 @@ def main(argv: list[str] | None = None) -> int:
   parser.add_argument("--checkpoint", default="latest")
   parser.add_argument("--fixtures", default=None, help="folder holding real_transfer/ and real/")
   parser.add_argument("--json", default=None, help="also write the results here")
+  parser.add_argument("--tilt_db", type=float, default=0.0,
+                      help="a sensitivity check, not the protocol: score every file with its "
+                           "spectrum tilted by this many dB/octave about 1 kHz")
   args = parser.parse_args(argv)
+  import tempfile
+
   from instrax.errors import UserError
   from instrax.predict import make_predictor
 
@@ -157,8 +189,13 @@ def main(argv: list[str] | None = None) -> int:
   except UserError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
-  result = evaluate(items, lambda p: predictor.predict_file(p)["prediction"]["scores"])
-  result["run"] = {"workdir": args.workdir, "checkpoint": args.checkpoint, "step": predictor.step}
+  def scorer(path: str) -> Mapping[str, float]:
+    return predictor.predict_file(path)["prediction"]["scores"]
+
+  with tempfile.TemporaryDirectory() as tmp:
+    result = evaluate(items, tilted(scorer, args.tilt_db, tmp) if args.tilt_db else scorer)
+  result["run"] = {"workdir": args.workdir, "checkpoint": args.checkpoint, "step": predictor.step,
+                   **({"tilt_db": args.tilt_db} if args.tilt_db else {})}
   for r in result["files"]:
     print(f"{r['group']:<14} {r['file'][:44]:<44} {','.join(r['labels']):<8} "
           f"top1={r['top1']} rank={r['rank']}")

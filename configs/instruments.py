@@ -18,7 +18,9 @@ trained on rich 1.4.0 and 1.3.0 (its README has the exact commands).
 Arguments (`configs/instruments.py:steps=4000,remix=0`): `steps` (16000), `remix`/`solo`/`short`
 (0.7/0.5/0.3: the task's remix_prob/solo_prob/short_prob), `width` (1.0: scales the CRNN's
 channels and GRU size), `compression` (db: log-mel in dB; pcen: per-channel energy
-normalisation of the mel magnitude, instrax.audio.pcen), `model` (another registered model
+normalisation of the mel magnitude, instrax.audio.pcen), `tilt` (0: the largest random
+spectral slope, dB/octave, given to each remixed stem or stored crop in training,
+instrax.data.spectral_tilt; BENCHMARKS.md measures tilt=6), `model` (another registered model
 with its defaults). `model=musicnn`: musicnn on its own log-mel frontend, started from
 pretrained weights: `pretrained` = MTT_musicnn (MagnaTagATune, the default) or MSD_musicnn
 (Million Song Dataset) — the files `make pretrained` writes — or a path (empty = random init),
@@ -61,13 +63,14 @@ def _musicnn(c: ml_collections.ConfigDict, args: dict) -> None:
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   args = parse_arg(arg, tiny=False, model="crnn", steps=16000, remix=0.7, solo=0.5, short=0.3,
                     width=1.0, freeze="frontend", pretrained="MTT_musicnn",
-                    compression="db")
+                    compression="db", tilt=0.0)
   c = default.get_config()
   c.dataset.name = "synthmix/rich"
   c.task = ml_collections.ConfigDict(dict(
       name="clip_classification", vocabulary="irmas", labels_key="irmas_labels", window_s=3.0,
       eval_overlap=0.5, loss_type="bce", aggregation="s1", threshold=-1.0, peak_normalize=True,
-      remix_prob=args["remix"], solo_prob=args["solo"], short_prob=args["short"]))
+      remix_prob=args["remix"], solo_prob=args["solo"], short_prob=args["short"],
+      tilt_db=float(args["tilt"])))
   c.frontend.n_mels = 96
   if args["compression"] == "pcen":  # PCEN on the mel magnitude (instrax.audio.pcen)
     c.frontend.scale = "pcen"

@@ -76,3 +76,23 @@ def test_command_on_a_tiny_run_matches_the_predicted_scores(tmp_path, synth_data
     s = result["groups"][group]
     assert s["files"] == len(r) and s["top1_correct"] == r.count(1)
     assert s["mean_rank"] == pytest.approx(np.mean(r))
+
+
+def test_tilted_scores_a_brighter_or_darker_copy_of_each_file(tmp_path):
+  t = np.arange(16000) / 16000
+  tone = 0.2 * np.sin(2 * np.pi * 250 * t) + 0.2 * np.sin(2 * np.pi * 4000 * t)  # 4 octaves apart
+  sf.write(tmp_path / "x.wav", np.stack([tone, tone], 1), 16000)  # stereo: channels alike
+  balances = []
+
+  def scorer(path: str) -> dict[str, float]:
+    audio, _ = sf.read(path)
+    assert audio.shape == (16000, 2) and np.abs(audio).max() == pytest.approx(0.5, rel=1e-6)
+    spectrum = np.abs(np.fft.rfft(audio[:, 0]))
+    balances.append(20 * np.log10(spectrum[4000] / spectrum[250]))
+    return {"flu": 1.0}
+
+  for slope in (3.0, -6.0):
+    copies = tmp_path / f"copies{slope}"
+    copies.mkdir()
+    assert eval_transfer.tilted(scorer, slope, copies)(str(tmp_path / "x.wav")) == {"flu": 1.0}
+  assert balances == pytest.approx([4 * 3.0, 4 * -6.0], abs=0.01)

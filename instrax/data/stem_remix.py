@@ -17,6 +17,8 @@ without a new render:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from instrax.data import vocabularies
@@ -35,9 +37,13 @@ def stem_rms(stems: np.ndarray) -> np.ndarray:
 
 def remix(stems: np.ndarray, programs: np.ndarray, rng: np.random.Generator, vocabulary: str,
           solo_prob: float, active_db: float = ACTIVE_DB,
-          gain_db: tuple[float, float] = GAIN_DB) -> tuple[np.ndarray, np.ndarray] | None:
+          gain_db: tuple[float, float] = GAIN_DB,
+          shape: Callable[[np.ndarray], np.ndarray] | None = None,
+          ) -> tuple[np.ndarray, np.ndarray] | None:
   """A remix of (K, T) float `stems` (one GM program per row in (K,) `programs`, 128 = drums).
 
+  `shape`, when given, maps the (K', T) kept stems to (K', T) before they are summed (e.g. a
+  random spectral tilt per stem, instrax.data.spectral_tilt); stems left out cost nothing.
   Returns ((T,) float32 audio, (C,) float32 multi-hot over `vocabulary`), or None when no stem
   of a `vocabulary` class sounds (the caller keeps the stored mix). Raises ValueError for shapes
   that do not match or `solo_prob` outside [0, 1].
@@ -64,7 +70,10 @@ def remix(stems: np.ndarray, programs: np.ndarray, rng: np.random.Generator, voc
     keep = sounding & (rng.random(len(stems)) < 0.5)
     keep[rng.choice(np.flatnonzero(labelled))] = True
   gains = np.where(keep, 10 ** (rng.uniform(*gain_db, len(stems)) / 20), 0.0).astype(np.float32)
-  audio = gains @ stems
+  if shape is None:
+    audio = gains @ stems
+  else:
+    audio = gains[keep] @ np.asarray(shape(stems[keep]), np.float32)
   return audio.astype(np.float32), vocabularies.multi_hot(programs[keep], vocabulary)
 
 

@@ -11,6 +11,7 @@ is one of its labels: plain accuracy for single-label data such as FMA's top-lev
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 import jax
@@ -20,7 +21,7 @@ import optax
 
 from instrax import plots
 from instrax.audio import io
-from instrax.data import stem_remix, transforms, vocabularies
+from instrax.data import spectral_tilt, stem_remix, transforms, vocabularies
 from instrax.errors import ConfigError
 from instrax.metrics import classification, ranking, thresholds
 from instrax.tasks import aggregation
@@ -50,6 +51,9 @@ class ClipClassification(Task):
   solo_prob: float = 0.0  # of a remix: one labelled stem alone
   short_prob: float = 0.0  # a crop is cut to a random length ≥ short_min_s and zero-padded
   short_min_s: float = 0.5
+  # Each crop's stems (or the stored mix, when not remixed) get a random spectral tilt of slope
+  # U(-tilt_db, +tilt_db) dB/octave about 1 kHz (instrax.data.spectral_tilt); 0 = off.
+  tilt_db: float = 0.0
 
   def __post_init__(self):
     if self.vocabulary not in vocabularies.VOCABULARIES:
@@ -71,6 +75,9 @@ class ClipClassification(Task):
       raise ConfigError(f"task.remix_prob > 0 labels stems by GM program, which vocabulary "
                         f"{self.vocabulary!r} has no map for (those with one: "
                         f"{', '.join(vocabularies.GM_MAPS)})")
+    if not 0.0 <= self.tilt_db <= spectral_tilt.MAX_DB:
+      raise ConfigError(f"task.tilt_db={self.tilt_db} must be a slope in [0, "
+                        f"{spectral_tilt.MAX_DB:g}] dB/octave (0 = off)")
     if not 0.0 < self.short_min_s <= self.window_s:
       raise ConfigError(f"task.short_min_s={self.short_min_s} must be in (0, window_s="
                         f"{self.window_s}]")
@@ -92,17 +99,24 @@ class ClipClassification(Task):
 
   def train_example(self, example: Example, rng: np.random.Generator) -> Example:
     """A random `window_s` crop and its labels; with `remix_prob` the crop is a remix of the
-    example's stems (labels of the stems kept), with `short_prob` it is shortened and padded."""
+    example's stems (labels of the stems kept), with `tilt_db` each stem (or the crop) has its
+    own spectral tilt, with `short_prob` it is shortened and padded."""
     audio = transforms.example_audio(example, self.channels)
     targets = np.asarray(example[self.labels_key], np.float32)
     start = transforms.random_start(audio.shape[1], self.window, rng)
     audio = transforms.random_crop(audio, self.window, rng, start)
+    mixed = None
     if self.remix_prob > 0 and rng.random() < self.remix_prob:
       stems = io.from_pcm16(np.asarray(example["stems"])[:, start:start + self.window])
-      mixed = stem_remix.remix(stems, example["programs"], rng, self.vocabulary, self.solo_prob)
+      tilt = functools.partial(spectral_tilt.random_tilt, sample_rate=self.sample_rate, rng=rng,
+                               max_slope_db=self.tilt_db)  # each kept stem its own slope
+      mixed = stem_remix.remix(stems, example["programs"], rng, self.vocabulary, self.solo_prob,
+                               shape=tilt if self.tilt_db > 0 else None)
       if mixed is not None:
         audio = np.pad(mixed[0], (0, self.window - len(mixed[0])))[None]
         targets = mixed[1]
+    if mixed is None:  # the stored mix: one tilt for the whole crop
+      audio = spectral_tilt.random_tilt(audio, self.sample_rate, rng, self.tilt_db, shared=True)
     if self.short_prob > 0 and rng.random() < self.short_prob:
       audio = stem_remix.shorten(audio, rng, round(self.short_min_s * self.sample_rate))
     if self.peak_normalize:

@@ -132,3 +132,20 @@ def test_the_instruments_config_trains_on_remixed_stems(tmp_path, synth_data_dir
   with open(f"{workdir}/metrics.jsonl") as f:
     losses = [row["train/loss"] for row in map(json.loads, f) if "train/loss" in row]
   assert losses and all(np.isfinite(losses))
+
+
+def test_shape_sees_only_the_kept_stems_before_they_are_summed():
+  stems = _stems()
+  seen = []
+
+  def negate(kept: np.ndarray) -> np.ndarray:
+    seen.append(kept.shape)
+    return -kept
+
+  for seed in range(8):
+    plain = stem_remix.remix(stems, PROGRAMS, np.random.default_rng(seed), "irmas", 0.5)
+    shaped = stem_remix.remix(stems, PROGRAMS, np.random.default_rng(seed), "irmas", 0.5,
+                              shape=negate)
+    np.testing.assert_allclose(shaped[0], -plain[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(shaped[1], plain[1])
+  assert all(rows < len(PROGRAMS) for rows, _ in seen) and (1, T) in seen
