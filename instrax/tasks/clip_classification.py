@@ -108,10 +108,11 @@ class ClipClassification(Task):
     mixed = None
     if self.remix_prob > 0 and rng.random() < self.remix_prob:
       stems = io.from_pcm16(np.asarray(example["stems"])[:, start:start + self.window])
-      tilt = functools.partial(spectral_tilt.random_tilt, sample_rate=self.sample_rate, rng=rng,
-                               max_slope_db=self.tilt_db)  # each kept stem its own slope
+      tilt = (functools.partial(spectral_tilt.random_tilt, sample_rate=self.sample_rate,
+                                rng=rng, max_slope_db=self.tilt_db)  # each kept stem its own slope
+              if self.tilt_db > 0 else None)
       mixed = stem_remix.remix(stems, example["programs"], rng, self.vocabulary, self.solo_prob,
-                               shape=tilt if self.tilt_db > 0 else None)
+                               shape=tilt)
       if mixed is not None:
         audio = np.pad(mixed[0], (0, self.window - len(mixed[0])))[None]
         targets = mixed[1]
