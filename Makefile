@@ -47,13 +47,16 @@ bench: install
 # synthmix finds them at /usr/share/sounds/sf2 and sf3), and for synthmix/rich two banks built
 # here, in /usr/local/share/sounds/sf2 (root) or ~/.local/share/sounds/sf2: TonejsInstruments,
 # real recorded notes from npm packages (~30 MB download), FreePats, the `freepats` package's
-# GUS patches made into a SoundFont, and DIGuitar, modelled DI electric guitars (computed, seconds).
+# GUS patches made into a SoundFont, DIGuitar, modelled DI electric guitars, and BowedStrings,
+# modelled violin-family notes (both computed, seconds). opl3-soundfont: the `plus_opl3` ablation.
 # `make demo` needs none of them.
-SOUNDFONT_PACKAGES := fluid-soundfont-gm musescore-general-soundfont csound-soundfont freepats
+SOUNDFONT_PACKAGES := fluid-soundfont-gm musescore-general-soundfont csound-soundfont freepats \
+  opl3-soundfont
 soundfonts: install
 	@if [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] && \
 	    [ -f /usr/share/sounds/sf3/MuseScore_General.sf3 ] && \
-	    [ -f /usr/share/sounds/sf2/sf_GMbank.sf2 ] && [ -d /usr/share/midi/freepats ]; then \
+	    [ -f /usr/share/sounds/sf2/sf_GMbank.sf2 ] && [ -d /usr/share/midi/freepats ] && \
+	    [ -f /usr/share/sounds/sf2/OPL-3_FM_128M.sf2 ]; then \
 	  echo "soundfonts: installed"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  apt-get update -qq && \
@@ -67,6 +70,7 @@ soundfonts: install
 	$(PY) -m data_builders.synthmix.sample_bank
 	$(PY) -m data_builders.synthmix.freepats --force
 	$(PY) -m data_builders.synthmix.di_guitar --force
+	$(PY) -m data_builders.synthmix.bowed_strings --force
 
 # musicnn's MagnaTagATune and Million Song Dataset weights (the musicnn 0.1.0 wheel from PyPI, 29 MB,
 # ISC licence), converted without TensorFlow to ~/.cache/instrax/musicnn/{MTT,MSD}_musicnn.msgpack

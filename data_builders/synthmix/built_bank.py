@@ -1,6 +1,6 @@
-"""The banks instrax builds on the user's machine (TonejsInstruments, FreePats, DIGuitar): where
-each goes, and the command line every bank builder shares (--output, --force; keep or build;
-report)."""
+"""The banks instrax builds on the user's machine (TonejsInstruments, FreePats, DIGuitar,
+BowedStrings): where each goes, and the command line every bank builder shares (--output, --force;
+keep or build; report)."""
 
 from __future__ import annotations
 

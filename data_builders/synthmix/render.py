@@ -29,19 +29,24 @@ STANDARD_PATHS: dict[str, tuple[str, ...]] = {
                           "/usr/share/soundfonts/MuseScore_General.sf3",
                           "/usr/share/sounds/sf2/MuseScore_General.sf2"),
     "sf_GMbank": ("/usr/share/sounds/sf2/sf_GMbank.sf2",),  # Debian csound-soundfont (4 MB)
+    # Debian opl3-soundfont (135 MB): a GM bank of sampled OPL-3 FM-synthesis voices, not of
+    # recorded instruments (the transfer ablation's `plus_opl3`).
+    "OPL3_FM": ("/usr/share/sounds/sf2/OPL-3_FM_128M.sf2",),
     # Banks `make soundfonts` builds where the user can write: real recorded instruments
     # (data_builders/synthmix/sample_bank.py, not a full GM bank), the FreePats patches
-    # (data_builders/synthmix/freepats.py) and modelled DI electric guitars (di_guitar.py).
+    # (data_builders/synthmix/freepats.py), modelled DI electric guitars (di_guitar.py) and
+    # modelled bowed strings (bowed_strings.py).
     **{name: (f"/usr/share/sounds/sf2/{name}.sf2", f"/usr/local/share/sounds/sf2/{name}.sf2",
               f"~/.local/share/sounds/sf2/{name}.sf2")
-       for name in ("TonejsInstruments", "FreePats", "DIGuitar")},
+       for name in ("TonejsInstruments", "FreePats", "DIGuitar", "BowedStrings")},
 }
 DEFAULT_NAME = "TimGM6mb"  # pretty_midi's bundled bank (6 MB)
 INSTALL_HINT = ("run `make soundfonts` (Debian/Ubuntu: `sudo apt-get install fluid-soundfont-gm "
                 "musescore-general-soundfont csound-soundfont freepats`; `python -m "
                 "data_builders.synthmix.sample_bank` builds TonejsInstruments, `python -m "
                 "data_builders.synthmix.freepats` builds FreePats, `python -m "
-                "data_builders.synthmix.di_guitar` builds DIGuitar)")
+                "data_builders.synthmix.di_guitar` builds DIGuitar, `python -m "
+                "data_builders.synthmix.bowed_strings` builds BowedStrings)")
 
 
 def default_soundfont() -> str:

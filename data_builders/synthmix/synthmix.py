@@ -58,8 +58,10 @@ ABLATIONS = {"full": (), "no_fonts": ("fonts",), "no_dynamics": ("dynamics", "re
              "no_gain": ("gain",), "no_performance": ("held", "vibrato", "ensemble"),
              "no_samples": ("samples",)}
 #: Ablation variants that add banks to `rich` instead: `ablate_<name>` = `full` + these banks (a
-#: bank waiting to join `rich` is measured here first: DIGuitar, di_guitar.py).
-ADDITIONS = {"plus_diguitar": ("DIGuitar",)}
+#: bank waiting to join `rich` is measured here first: DIGuitar, di_guitar.py; OPL3_FM, the Debian
+#: opl3-soundfont bank of FM-synthesis voices; BowedStrings, bowed_strings.py).
+ADDITIONS = {"plus_diguitar": ("DIGuitar",), "plus_opl3": ("OPL3_FM",),
+             "plus_bowed": ("BowedStrings",), "plus_modelled": ("DIGuitar", "BowedStrings")}
 ABLATION_SIZES = (1500, 200, 100)  # train, validation, test mixes
 #: Configs whose recipe changed carry their own version (tfds BuilderConfig.version), so a dataset
 #: built under an older recipe is refused, never silently reused; the others (`demo`, `tiny`,
@@ -75,6 +77,13 @@ RICH_NOTES = {"1.0.0": "First release.",
 #: The chance that each recording-chain effect applies to a `rich` example (variety.CHAIN); the
 #: rest are clean, dry, full-band renders, as real solo recordings often are.
 RICH_CHAIN_PROB = 0.5
+
+
+#: `rich` apart from its banks (also the `rich_plus_*` configs').
+_RICH = dict(num_train=RICH_TRAIN, num_validation=500, num_test=500, duration_s=(3.0, 6.0),
+             num_scores=160, font_weights=RICH_FONT_WEIGHTS, bpm_range=(50.0, 180.0),
+             chain_prob=RICH_CHAIN_PROB, variety=variety.ALL, version=RICH_VERSION,
+             release_notes=RICH_NOTES)
 
 
 def _ablated(off: tuple[str, ...], add: tuple[str, ...] = ()) -> dict:
@@ -182,10 +191,7 @@ class Synthmix(LocalBuild, tfds.core.GeneratorBasedBuilder):
                      "(needs `make soundfonts`), every GM program of each class, 50-180 BPM, "
                      "with every rendering variation (docs/synthmix.md; each recording-chain "
                      "effect on half the mixes).",
-                     num_train=RICH_TRAIN, num_validation=500, num_test=500, duration_s=(3.0, 6.0),
-                     num_scores=160, soundfonts=RICH_BANKS, font_weights=RICH_FONT_WEIGHTS,
-                     bpm_range=(50.0, 180.0), chain_prob=RICH_CHAIN_PROB,
-                     variety=variety.ALL, version=RICH_VERSION, release_notes=RICH_NOTES),
+                     soundfonts=RICH_BANKS, **_RICH),
       SynthmixConfig(name="piano", description="Solo piano for transcription: 8-12 s, 16 kHz mono, "
                      "every GM piano preset of 3 banks (needs `make soundfonts`), 50-160 BPM, "
                      "phrase-shaped velocities, 4 pedalling styles; audio + notes.",
@@ -203,6 +209,11 @@ class Synthmix(LocalBuild, tfds.core.GeneratorBasedBuilder):
       for name, off, add, what in (
           *((n, o, (), f"with {', '.join(o) or 'nothing'} off") for n, o in ABLATIONS.items()),
           *((n, (), a, f"with {', '.join(a)} added") for n, a in ADDITIONS.items()))]
+  BUILDER_CONFIGS += [  # the full-size check of an addition: `rich` with its banks added
+      SynthmixConfig(name=f"rich_{name}", description=f"rich with {', '.join(add)} added (the "
+                     "full-size check of a bank before it may join rich).",
+                     soundfonts=(*RICH_BANKS, *add), **_RICH)
+      for name, add in ADDITIONS.items()]
 
   def _info(self) -> tfds.core.DatasetInfo:
     cfg = self.builder_config

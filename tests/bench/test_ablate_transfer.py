@@ -8,7 +8,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 import ablate_transfer
 
-from data_builders.synthmix import variety
+from data_builders.synthmix import render, variety
 from data_builders.synthmix.synthmix import (
   ABLATIONS,
   ADDITIONS,
@@ -41,6 +41,20 @@ def test_each_ablation_config_is_rich_with_only_its_fields_off():
             if f.name not in ("name", "description", "soundfonts")]
     assert [getattr(c, f) for f in same] == [getattr(full, f) for f in same]
   assert ADDITIONS["plus_diguitar"] == ("DIGuitar",)
+  assert ADDITIONS["plus_opl3"] == ("OPL3_FM",)
+  assert ADDITIONS["plus_modelled"] == ("DIGuitar", "BowedStrings")
+  assert all(b in render.STANDARD_PATHS for add in ADDITIONS.values() for b in add)
+
+
+def test_each_full_size_addition_is_rich_with_only_its_banks_added():
+  configs = {c.name: c for c in Synthmix.BUILDER_CONFIGS}
+  rich = configs["rich"]
+  for name, add in ADDITIONS.items():
+    c = configs[f"rich_{name}"]
+    assert c.soundfonts == (*RICH_BANKS, *add)
+    same = [f.name for f in dataclasses.fields(c)
+            if f.name not in ("name", "description", "soundfonts")]
+    assert [getattr(c, f) for f in same] == [getattr(rich, f) for f in same], name
 
 
 def test_rows_and_table_from_the_run_records():
