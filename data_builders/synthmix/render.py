@@ -42,7 +42,7 @@ STANDARD_PATHS: dict[str, tuple[str, ...]] = {
 }
 DEFAULT_NAME = "TimGM6mb"  # pretty_midi's bundled bank (6 MB)
 INSTALL_HINT = ("run `make soundfonts` (Debian/Ubuntu: `sudo apt-get install fluid-soundfont-gm "
-                "musescore-general-soundfont csound-soundfont freepats`; `python -m "
+                "musescore-general-soundfont csound-soundfont freepats opl3-soundfont`; `python -m "
                 "data_builders.synthmix.sample_bank` builds TonejsInstruments, `python -m "
                 "data_builders.synthmix.freepats` builds FreePats, `python -m "
                 "data_builders.synthmix.di_guitar` builds DIGuitar, `python -m "
