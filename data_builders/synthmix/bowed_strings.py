@@ -170,10 +170,7 @@ def presets(seed: int = 0) -> list[sf2.Preset]:
 
 def build(output: str | os.PathLike) -> pathlib.Path:
   """Writes the BowedStrings SoundFont to `output`."""
-  output = pathlib.Path(output).expanduser()
-  output.parent.mkdir(parents=True, exist_ok=True)
-  sf2.write(output, presets(), NAME)
-  return output
+  return built_bank.write(output, presets(), NAME)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,9 +8,9 @@ import argparse
 import os
 import pathlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from data_builders.synthmix import render
+from data_builders.synthmix import render, sf2
 
 
 def default_output(name: str) -> pathlib.Path:
@@ -53,3 +53,11 @@ def run(name: str, args: argparse.Namespace,
     return 1
   print(f"{name}: wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
   return 0
+
+
+def write(output: str | os.PathLike, presets: Sequence[sf2.Preset], name: str) -> pathlib.Path:
+  """Writes `presets` as the SoundFont `name` to `output` (~ expanded, folders made); its path."""
+  output = pathlib.Path(output).expanduser()
+  output.parent.mkdir(parents=True, exist_ok=True)
+  sf2.write(output, presets, name)
+  return output

@@ -220,11 +220,7 @@ def presets(seed: int = 0) -> list[sf2.Preset]:
 
 def build(output: str | os.PathLike) -> pathlib.Path:
   """Writes the DIGuitar SoundFont to `output`."""
-  bank = presets()
-  output = pathlib.Path(output).expanduser()
-  output.parent.mkdir(parents=True, exist_ok=True)
-  sf2.write(output, bank, NAME)
-  return output
+  return built_bank.write(output, presets(), NAME)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -66,10 +66,7 @@ def find_patches() -> pathlib.Path | None:
 def build(output: str | os.PathLike, patches_dir: str | os.PathLike) -> pathlib.Path:
   """Writes the FreePats SoundFont to `output` from the patches in `patches_dir`."""
   bank = presets(patches_dir)  # every patch read before anything is written
-  output = pathlib.Path(output).expanduser()
-  output.parent.mkdir(parents=True, exist_ok=True)
-  sf2.write(output, bank, NAME)
-  return output
+  return built_bank.write(output, bank, NAME)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -146,10 +146,7 @@ def build(output: str | os.PathLike, packages_dir: str | os.PathLike,
     samples = tuple(read_notes(fetch(sample_set, packages_dir), sample_set.name[:12]))
     presets += [sf2.Preset(f"{sample_set.name} {p}", p, samples, sample_set.release_s)
                 for p in sample_set.programs]
-  output = pathlib.Path(output).expanduser()
-  output.parent.mkdir(parents=True, exist_ok=True)
-  sf2.write(output, sorted(presets, key=lambda p: p.program), NAME)
-  return output
+  return built_bank.write(output, sorted(presets, key=lambda p: p.program), NAME)
 
 
 def main(argv: list[str] | None = None) -> int:
