@@ -44,11 +44,12 @@ bench: install
 	$(PY) bench/bench_piano.py --seconds 60 --batch 4 --steps 3
 
 # Sampled General-MIDI banks for synthmix/rich and synthmix/piano (Debian/Ubuntu packages;
-# synthmix finds them at /usr/share/sounds/sf2 and sf3), and for synthmix/rich two banks built
+# synthmix finds them at /usr/share/sounds/sf2 and sf3), and four banks built
 # here, in /usr/local/share/sounds/sf2 (root) or ~/.local/share/sounds/sf2: TonejsInstruments,
 # real recorded notes from npm packages (~30 MB download), FreePats, the `freepats` package's
 # GUS patches made into a SoundFont, DIGuitar, modelled DI electric guitars, and BowedStrings,
-# modelled violin-family notes (both computed, seconds). opl3-soundfont: the `plus_opl3` ablation.
+# modelled violin-family notes (both computed, seconds; the last two, and opl3-soundfont, are
+# measured in the transfer ablation, not in `rich`).
 # `make demo` needs none of them.
 SOUNDFONT_PACKAGES := fluid-soundfont-gm musescore-general-soundfont csound-soundfont freepats \
   opl3-soundfont

@@ -4,8 +4,8 @@ hears it.
 
 Why: the sampled banks' violins are darker than a real close-miked one (at B4 the 3rd-7th
 harmonics of a real orchestral violin note lie 7 dB under the fundamental on average, those of
-the six `rich` banks' notes 19 dB; bench/harmonic_profile.py, BENCHMARKS.md "Modelled bowed
-strings"), and a model trained on them names such bright sustained tones saxophone or trumpet.
+the six `rich` banks' notes 19 dB; bench/harmonic_profile.py, BENCHMARKS.md "More
+timbres"), and a model trained on them names such bright sustained tones saxophone or trumpet.
 These notes are computed (no recording, nothing downloaded), by a source-filter model of the
 violin family:
 
@@ -22,8 +22,9 @@ violin family:
   (Woodhouse 2014, "The acoustics of the violin: a review", Rep. Prog. Phys. 77:115901), the
   broad "bridge hill" at 2-3 kHz (Jansson 1997, "Admittance measurements of 25 high quality
   violins", Acustica 83), and 20 higher modes at random frequencies (700 Hz-7 kHz, the dense
-  modal region). Viola, cello and double bass scale every mode frequency by BODY_SCALE, as a
-  geometrically scaled body would. Each preset is one instrument: one body drawn from the seed.
+  modal region). Viola, cello and double bass scale every mode frequency by their
+  `Instrument.body_scale` (0.85, 0.42, 0.27), as a geometrically scaled body would. Each preset
+  is one instrument: one body drawn from the seed.
 
 Programs 40-43 (violin, viola, cello, contrabass), notes every 3 semitones over each range, 4 s at
 32 kHz (a bowed note is sustained: each fades over its last 0.5 s), RELEASE_S after note-off. The
@@ -76,7 +77,12 @@ class Instrument:
 
   def low_hz(self) -> float:
     """The lowest note's fundamental (Hz)."""
-    return 440.0 * 2 ** ((self.low - 69) / 12)
+    return key_hz(self.low)
+
+
+def key_hz(key: int) -> float:
+  """The fundamental (Hz) of MIDI `key` in equal temperament, A4 = 440 Hz."""
+  return 440.0 * 2 ** ((key - 69) / 12)
 
 
 FAMILY = (Instrument("Violin", 40, 55, 100, 1.0), Instrument("Viola", 41, 48, 91, 0.85),
@@ -139,8 +145,7 @@ def note(inst: Instrument, key: int, modes: np.ndarray, seed: int = 0) -> np.nda
   its last FADE_S."""
   rng = np.random.default_rng([seed, inst.program, key])
   length = int(NOTE_S * RATE)
-  f0 = 440.0 * 2 ** ((key - 69) / 12)
-  string = bridge_force(f0, length, rng)
+  string = bridge_force(key_hz(key), length, rng)
   attack = attack_envelope(length, ATTACK_S[1])
   noise = rng.standard_normal(length) * 10 ** (rng.uniform(*NOISE_DB) / 20) * (3 - 2 * attack)
   out = body_filter(string + noise, modes)

@@ -79,7 +79,7 @@ RICH_NOTES = {"1.0.0": "First release.",
 RICH_CHAIN_PROB = 0.5
 
 
-#: `rich` apart from its banks (also the `rich_plus_*` configs').
+#: `rich` apart from its banks (also the `rich_plus_*` and, resized, the `ablate_*` configs').
 _RICH = dict(num_train=RICH_TRAIN, num_validation=500, num_test=500, duration_s=(3.0, 6.0),
              num_scores=160, font_weights=RICH_FONT_WEIGHTS, bpm_range=(50.0, 180.0),
              chain_prob=RICH_CHAIN_PROB, variety=variety.ALL, version=RICH_VERSION,
@@ -202,10 +202,9 @@ class Synthmix(LocalBuild, tfds.core.GeneratorBasedBuilder):
   BUILDER_CONFIGS += [
       SynthmixConfig(name=f"ablate_{name}", description=f"rich at {ABLATION_SIZES[0]} train "
                      f"mixes {what} (the transfer ablation).",
-                     num_train=ABLATION_SIZES[0], num_validation=ABLATION_SIZES[1],
-                     num_test=ABLATION_SIZES[2], duration_s=(3.0, 6.0), num_scores=160,
-                     bpm_range=(50.0, 180.0), version=RICH_VERSION, release_notes=RICH_NOTES,
-                     **_ablated(off, add))
+                     **{**_RICH, **dict(zip(("num_train", "num_validation", "num_test"),
+                                            ABLATION_SIZES, strict=True)),
+                        **_ablated(off, add)})
       for name, off, add, what in (
           *((n, o, (), f"with {', '.join(o) or 'nothing'} off") for n, o in ABLATIONS.items()),
           *((n, (), a, f"with {', '.join(a)} added") for n, a in ADDITIONS.items()))]
