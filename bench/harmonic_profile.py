@@ -58,7 +58,7 @@ def median_f0(x: np.ndarray, rate: int) -> float:
 def profile_rows(audio: np.ndarray, rate: int, program: int, banks: list[str],
                  count: int) -> tuple[int, list[tuple[str, np.ndarray]]]:
   """(MIDI key, [(source, levels)]): the file's harmonic levels, then each bank's (banks without
-  `program` are left out)."""
+  `program` are left out). ValueError when no bank has `program`."""
   import librosa
 
   from data_builders.synthmix import render
@@ -68,6 +68,8 @@ def profile_rows(audio: np.ndarray, rate: int, program: int, banks: list[str],
   rows = [("file", harmonic_levels(audio, f0, rate, count))]
   renderer = render.Renderer(banks, rate)
   note_f0 = float(librosa.midi_to_hz(key))
+  if not renderer.fonts_with(program):
+    raise ValueError(f"none of the banks {', '.join(banks)} has GM program {program}")
   for font in renderer.fonts_with(program):
     x = renderer.render(program, np.array([[0.05, HOLD_S - 0.05, key, 90]], float),
                         round(HOLD_S * rate), font=font)
@@ -96,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
   parser.add_argument("--start", type=float, default=0.0, help="seconds")
   parser.add_argument("--seconds", type=float, default=1.0)
   args = parser.parse_args(argv)
+  if not 0 <= args.program <= 127 or args.harmonics < 1 or args.seconds <= 0:
+    parser.error(f"--program is a GM program 0-127 (got {args.program}), --harmonics >= 1, "
+                 "--seconds > 0")
   import soundfile as sf
 
   from bench.probe_banks import default_banks

@@ -48,3 +48,16 @@ def test_command_profiles_a_note_against_a_bank(tmp_path, capsys):
   assert lines[3].startswith("| TimGM6mb | 0 |") and len(lines) == 4
   assert hp.main([str(tmp_path / "missing.wav"), "--program=40"]) == 1
   assert "cannot read" in capsys.readouterr().err
+  with pytest.raises(SystemExit):
+    hp.main([str(path), "--program=128"])
+  assert "GM program 0-127" in capsys.readouterr().err
+
+
+def test_a_program_no_bank_has_is_refused(tmp_path, capsys, monkeypatch):
+  from data_builders.synthmix import render
+
+  path = tmp_path / "note.wav"
+  sf.write(path, 0.3 * _sawtooth(440.0, 1.5) / 2, RATE)
+  monkeypatch.setattr(render.Renderer, "fonts_with", lambda self, program: ())
+  assert hp.main([str(path), "--program=40", "--banks=TimGM6mb"]) == 1
+  assert "none of the banks TimGM6mb has GM program 40" in capsys.readouterr().err
