@@ -1,7 +1,9 @@
 """Starting a run from another run's weights (`config.init`): pretraining → downstream.
 
-    config.init.workdir     the source run directory ("" = start from scratch)
-    config.init.checkpoint  latest | best | STEP of the source run
+    config.init.workdir     the source run directory, or an exported folder such as a shipped
+                            model's member (instrax/export.py: its parameters — the EMA where the
+                            run kept one — and batch statistics); "" = start from scratch
+    config.init.checkpoint  latest | best | STEP of the source run (ignored for an export)
     config.init.map         [[source path regex, target prefix], ...]: a source parameter whose
                             path ('module/sub/leaf', e.g. 'encoder/Conv_0/kernel') matches the
                             regex from its start has the matched part replaced by the prefix
@@ -16,7 +18,9 @@ own is initialised; a relaunch resumes from its own checkpoint, not from the sou
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
 from typing import Any
 
@@ -73,15 +77,25 @@ def merge(target: Any, loaded: dict[str, Any], what: str) -> tuple[Any, list[str
   return _unflat(flat), sorted(loaded)
 
 
-def initialise_from(exp, state, init: dict[str, Any]):
-  """`state` (fresh) with params and batch statistics loaded from `init['workdir']`."""
-  from instrax import main  # the source run is restored as `--mode=eval` would
+def _source_state(workdir: str, checkpoint: str):
+  """(state, step) of the source: a run's checkpoint (restored as `--mode=eval` would), or an
+  exported folder's parameters and batch statistics (`instrax/export.py`; `checkpoint` is then
+  ignored: an export holds one step, the one its export.json names)."""
+  from instrax import export, main
   from instrax.experiment import Experiment
 
-  src_config, src_format = main.load_workdir_config(init["workdir"])
+  src_config, src_format = main.load_workdir_config(workdir)
   source = Experiment(src_config, src_format)
-  src_state, step = main.restore_state(source, init["workdir"], str(init.get("checkpoint",
-                                                                             "latest")))
+  if export.is_export(workdir):
+    with open(os.path.join(workdir, "export.json")) as f:
+      step = int(json.load(f)["step"])
+    return export.load_state(source, workdir), step
+  return main.restore_state(source, workdir, checkpoint)
+
+
+def initialise_from(exp, state, init: dict[str, Any]):
+  """`state` (fresh) with params and batch statistics loaded from `init['workdir']`."""
+  src_state, step = _source_state(init["workdir"], str(init.get("checkpoint", "latest")))
   mapping, exclude = init.get("map", []), init.get("exclude", [])
   params, loaded = merge(state.params, map_paths(_flat(src_state.params), mapping, exclude),
                          "parameters")

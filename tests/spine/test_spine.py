@@ -105,6 +105,34 @@ def test_transfer_loads_the_source_weights_exactly(tmp_path, synth_data_dir, sou
       _leaves(restored_state(source_run).batch_stats).values()))
 
 
+def test_transfer_from_an_exported_folder_loads_its_parameters(tmp_path, synth_data_dir,
+                                                              source_run):
+  # a shipped model's member (params.msgpack, no checkpoint) is a valid config.init.workdir
+  import shutil
+
+  from instrax import export, records
+  from instrax.train import transfer
+
+  run = str(tmp_path / "run")
+  shutil.copytree(source_run, run)
+  records.save_calibration(run, 6, {"threshold": 0.5})  # export needs the step's calibration
+  export.export(run, str(tmp_path / "member"), checkpoint="6")
+  config = _downstream(synth_data_dir, str(tmp_path / "member"))
+  config.init.checkpoint = "best"  # ignored for an export: it holds one step
+  exp = Experiment(config, FORMAT)
+  fresh = exp.init_state()
+  loaded = transfer.initialise_from(exp, fresh, config.init.to_dict())
+  src = restored_state(source_run)
+  want, got, init = _leaves(src.eval_params()), _leaves(loaded.params), _leaves(fresh.params)
+  for k in want:
+    if "clip_head" in k:
+      assert np.array_equal(got[k], init[k])
+    else:
+      assert np.array_equal(got[k], want[k]) and not np.array_equal(got[k], init[k]), k
+  assert all(np.array_equal(a, b) for a, b in zip(
+      _leaves(loaded.batch_stats).values(), _leaves(src.batch_stats).values()))
+
+
 def test_transfer_map_renames_and_refuses_unknown_paths(synth_data_dir, source_run):
   from instrax.train import transfer
 
