@@ -7,8 +7,8 @@ decoding with thresholds tuned for the ensemble.
 writes `NAME/ensemble.json` (members, where they came from, the ensemble's validation and test
 scores), one export per member (`NAME/member_<i>/`, instrax/export.py; a member that is already an
 export is copied: its `from` is the run that export came from, `copied_from` the copied folder)
-and `NAME/calibration.json`: the task's decoding tuned on the first member's validation split
-with the averaged outputs. `predict` and `bench/eval_transfer.py` load such a
+and `NAME/calibration.json`: the task's decoding tuned with the averaged outputs on the validation
+split of `--dataset` (by default the first member's training dataset). `predict` and `bench/eval_transfer.py` load such a
 folder like a run (`--workdir=shipped/NAME`, `--model=NAME`).
 
 Members must share the task, its classes and its windows (clip tasks: `combined` outputs are
@@ -114,10 +114,11 @@ def evaluate_ensemble(members: list[Any], dataset, max_examples: int = 0
   return calibration, metrics
 
 
-def build(members: list[str], output: str, data_dir: str, max_examples: int = 0
-          ) -> dict[str, Any]:
+def build(members: list[str], output: str, data_dir: str, max_examples: int = 0,
+          dataset: str = "") -> dict[str, Any]:
   """Writes the ensemble folder `output` from `members` ("RUN" or "RUN@CHECKPOINT"; exports are
-  copied) and returns its ensemble.json content. It is built in `output`.partial and renamed when
+  copied) and returns its ensemble.json content. It is calibrated and scored on `dataset` (a
+  registered name, e.g. "synthmix/rich"), by default the first member's training dataset. It is built in `output`.partial and renamed when
   complete; an existing non-empty `output` or a member that is no run is a UserError, before
   anything is written."""
   from instrax import export, records
@@ -153,11 +154,11 @@ def build(members: list[str], output: str, data_dir: str, max_examples: int = 0
     entries.append(entry)
   loaded = [Predictor(os.path.join(partial, e["dir"])) for e in entries]
   _check_members(loaded)
-  dataset = sources.load(loaded[0].config.dataset.name, data_dir)
-  calibration, metrics = evaluate_ensemble(loaded, dataset, max_examples)
+  name = dataset or loaded[0].config.dataset.name
+  calibration, metrics = evaluate_ensemble(loaded, sources.load(name, data_dir), max_examples)
   records.save_calibration(partial, 0, calibration)
   info = {"members": entries, "combine": "mean of window probabilities",
-          "dataset": loaded[0].config.dataset.name, "max_examples": max_examples,
+          "dataset": name, "max_examples": max_examples,
           "metrics": metrics}
   with open(os.path.join(partial, ENSEMBLE_FILE), "w") as f:
     json.dump(info, f, indent=2, sort_keys=True)
@@ -176,9 +177,12 @@ def main(argv: list[str] | None = None) -> int:
   parser.add_argument("--data_dir", required=True, help="where the members' dataset is built")
   parser.add_argument("--max_examples", type=int, default=0,
                       help="validation/test examples to calibrate and score on (0 = all)")
+  parser.add_argument("--dataset", default="",
+                      help="the dataset to calibrate and score on (default: the first member's), "
+                           "e.g. when members trained on different synthmix variants")
   args = parser.parse_args(argv)
   try:
-    info = build(args.member, args.output, args.data_dir, args.max_examples)
+    info = build(args.member, args.output, args.data_dir, args.max_examples, args.dataset)
   except UserError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2

@@ -98,3 +98,26 @@ def test_an_ensemble_of_two_runs_predicts_their_mean(run, tmp_path, synth_data_d
   assert copied[0]["from"] == f"{second}@latest"
   assert copied[0]["copied_from"] == os.path.join(out, "member_1")
   assert copied[1]["from"] == run and "copied_from" not in copied[1]
+
+
+def test_an_ensemble_is_calibrated_on_the_dataset_named(run, tmp_path, synth_data_dir,
+                                                        monkeypatch):
+  """`--dataset` picks the split the ensemble is calibrated and scored on (default: the first
+  member's), e.g. members trained on different synthmix variants calibrated on one of them."""
+  from instrax import ensemble
+  from instrax.data import sources
+
+  asked, load = [], sources.load
+
+  def recording_load(name, data_dir):
+    asked.append(name)
+    return load("synthmix/tiny", data_dir)  # the only dataset built here
+
+  monkeypatch.setattr(sources, "load", recording_load)
+  info = ensemble.build([run, f"{run}@latest"], str(tmp_path / "a"), synth_data_dir,
+                        max_examples=4, dataset="synthmix/elsewhere")
+  assert asked == ["synthmix/elsewhere"] and info["dataset"] == "synthmix/elsewhere"
+  default = ensemble.build([run, f"{run}@latest"], str(tmp_path / "b"), synth_data_dir,
+                           max_examples=4)
+  assert asked[-1] == default["dataset"] == "synthmix/tiny"
+  assert default["metrics"] == pytest.approx(info["metrics"])
