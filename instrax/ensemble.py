@@ -8,8 +8,8 @@ writes `NAME/ensemble.json` (members, where they came from, the ensemble's valid
 scores), one export per member (`NAME/member_<i>/`, instrax/export.py; a member that is already an
 export is copied: its `from` is the run that export came from, `copied_from` the copied folder)
 and `NAME/calibration.json`: the task's decoding tuned with the averaged outputs on the validation
-split of `--dataset` (by default the first member's training dataset). `predict` and `bench/eval_transfer.py` load such a
-folder like a run (`--workdir=shipped/NAME`, `--model=NAME`).
+split of `--dataset` (by default the first member's training dataset). `predict` and
+`bench/eval_transfer.py` load such a folder like a run (`--workdir=shipped/NAME`, `--model=NAME`).
 
 Members must share the task, its classes and its windows (clip tasks: `combined` outputs are
 (windows, classes) probabilities, averaged element-wise); each reads the input at its own sample
@@ -118,9 +118,9 @@ def build(members: list[str], output: str, data_dir: str, max_examples: int = 0,
           dataset: str = "") -> dict[str, Any]:
   """Writes the ensemble folder `output` from `members` ("RUN" or "RUN@CHECKPOINT"; exports are
   copied) and returns its ensemble.json content. It is calibrated and scored on `dataset` (a
-  registered name, e.g. "synthmix/rich"), by default the first member's training dataset. It is built in `output`.partial and renamed when
-  complete; an existing non-empty `output` or a member that is no run is a UserError, before
-  anything is written."""
+  registered name, e.g. "synthmix/rich"), by default the first member's training dataset. It is
+  built in `output`.partial and renamed when complete; an existing non-empty `output` or a member
+  that is no run is a UserError, before anything is written."""
   from instrax import export, records
   from instrax.data import sources
   from instrax.predict import Predictor
