@@ -90,6 +90,12 @@ def main(argv: list[str] | None = None) -> int:
   except ValueError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
+  from instrax import ensemble, export
+
+  if export.is_export(args.workdir) or ensemble.is_ensemble(args.workdir):
+    print(f"error: {args.workdir} is an exported model or an ensemble: it holds one set of "
+          "weights, not checkpoints; score it with bench/eval_transfer.py", file=sys.stderr)
+    return 2
   fixtures = args.fixtures or eval_transfer.default_fixtures()
   items = eval_transfer.labelled_files(fixtures)
   if not items:

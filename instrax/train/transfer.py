@@ -81,9 +81,12 @@ def _source_state(workdir: str, checkpoint: str):
   """(state, step) of the source: a run's checkpoint (restored as `--mode=eval` would), or an
   exported folder's parameters and batch statistics (`instrax/export.py`; `checkpoint` is then
   ignored: an export holds one step, the one its export.json names)."""
-  from instrax import export, main
+  from instrax import ensemble, export, main
   from instrax.experiment import Experiment
 
+  if ensemble.is_ensemble(workdir):
+    raise ConfigError(f"config.init.workdir={workdir} is an ensemble: name one of its members "
+                      f"(e.g. {os.path.join(workdir, 'member_0')})")
   src_config, src_format = main.load_workdir_config(workdir)
   source = Experiment(src_config, src_format)
   if export.is_export(workdir):

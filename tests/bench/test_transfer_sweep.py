@@ -27,6 +27,15 @@ def _result(ranks: list[int]) -> dict:
                                      "all": eval_transfer.summarize(ranks)}}
 
 
+def test_an_export_or_ensemble_is_refused(capsys):
+  from instrax import predict
+
+  shipped = f"{predict.SHIPPED_ROOT}/instruments"
+  for folder in (shipped, f"{shipped}/member_0"):
+    assert transfer_sweep.main([f"--workdir={folder}", "--steps=1,2"]) == 2
+    assert "bench/eval_transfer.py" in capsys.readouterr().err
+
+
 def test_aggregate_gives_means_ranges_and_per_file_counts():
   out = transfer_sweep.aggregate({1000: _result([1, 2, 1]), 500: _result([1, 4, 3])})
   g = out["groups"]["real_transfer"]

@@ -133,6 +133,17 @@ def test_transfer_from_an_exported_folder_loads_its_parameters(tmp_path, synth_d
       _leaves(loaded.batch_stats).values(), _leaves(src.batch_stats).values()))
 
 
+def test_transfer_from_an_ensemble_folder_asks_for_a_member(synth_data_dir, source_run,
+                                                            tmp_path):
+  from instrax.train import transfer
+
+  (tmp_path / "ensemble.json").write_text("{}")
+  config = _downstream(synth_data_dir, str(tmp_path))
+  exp = Experiment(config, FORMAT)
+  with pytest.raises(ConfigError, match="member_0"):
+    transfer.initialise_from(exp, exp.init_state(), config.init.to_dict())
+
+
 def test_transfer_map_renames_and_refuses_unknown_paths(synth_data_dir, source_run):
   from instrax.train import transfer
 
