@@ -159,6 +159,24 @@ def tilted(scorer: Callable[[str], Mapping[str, float]], slope_db_per_octave: fl
   return score
 
 
+def irmas_predictor(workdir: str, checkpoint: str = "latest"):
+  """`instrax.predict.make_predictor(workdir, checkpoint)`; a UserError when the run does not
+  predict the IRMAS classes (the labels of every file here)."""
+  from instrax.errors import UserError
+  from instrax.predict import make_predictor
+
+  predictor = make_predictor(workdir, checkpoint)
+  if list(predictor.exp.task.class_names) != list(vocabularies.IRMAS):
+    raise UserError(f"{workdir} does not predict the IRMAS classes (its classes: "
+                    f"{', '.join(predictor.exp.task.class_names)})")
+  return predictor
+
+
+def scorer_of(predictor) -> Callable[[str], Mapping[str, float]]:
+  """path → the class scores `predictor` gives the whole file (as `predict` does)."""
+  return lambda path: predictor.predict_file(path)["prediction"]["scores"]
+
+
 def main(argv: list[str] | None = None) -> int:
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -174,7 +192,6 @@ def main(argv: list[str] | None = None) -> int:
   import tempfile
 
   from instrax.errors import UserError
-  from instrax.predict import make_predictor
 
   fixtures = args.fixtures or default_fixtures()
   items = labelled_files(fixtures)
@@ -182,16 +199,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"error: no labelled real files under {fixtures} (pass --fixtures=DIR)", file=sys.stderr)
     return 2
   try:
-    predictor = make_predictor(args.workdir, args.checkpoint)
-    if list(predictor.exp.task.class_names) != list(vocabularies.IRMAS):
-      raise UserError(f"{args.workdir} does not predict the IRMAS classes (its classes: "
-                      f"{', '.join(predictor.exp.task.class_names)})")
+    predictor = irmas_predictor(args.workdir, args.checkpoint)
   except UserError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
-  def scorer(path: str) -> Mapping[str, float]:
-    return predictor.predict_file(path)["prediction"]["scores"]
-
+  scorer = scorer_of(predictor)
   with tempfile.TemporaryDirectory() as tmp:
     result = evaluate(items, tilted(scorer, args.tilt_db, tmp) if args.tilt_db else scorer)
   result["run"] = {"workdir": args.workdir, "checkpoint": args.checkpoint, "step": predictor.step,

@@ -81,17 +81,15 @@ def main(argv: list[str] | None = None) -> int:
   parser.add_argument("--fixtures", default=None, help="folder holding real_transfer/ and real/")
   parser.add_argument("--json", default=None, help="also write every result and the summary")
   args = parser.parse_args(argv)
+  from instrax import ensemble, export
   from instrax import main as instrax_main
   from instrax.errors import UserError
-  from instrax.predict import Predictor
 
   try:
     steps = parse_steps(args.steps)
   except ValueError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
-  from instrax import ensemble, export
-
   if export.is_export(args.workdir) or ensemble.is_ensemble(args.workdir):
     print(f"error: {args.workdir} is an exported model or an ensemble: it holds one set of "
           "weights, not checkpoints; score it with bench/eval_transfer.py", file=sys.stderr)
@@ -105,15 +103,14 @@ def main(argv: list[str] | None = None) -> int:
   best = None
   for step in steps:
     try:
-      predictor = Predictor(args.workdir, str(step))
+      predictor = eval_transfer.irmas_predictor(args.workdir, str(step))
     except UserError as e:
       print(f"error: step {step}: {e}", file=sys.stderr)
       return 2
     if best is None:
       selected = instrax_main.best_step(predictor.exp, args.workdir)
       best = -1 if selected is None else selected
-    result = eval_transfer.evaluate(
-        items, lambda path, p=predictor: p.predict_file(path)["prediction"]["scores"])
+    result = eval_transfer.evaluate(items, eval_transfer.scorer_of(predictor))
     per_step[step] = result
     print(f"step {step:>6}{'*' if step == best else ' '} " + "  ".join(
         f"{g}: {s['top1_correct']}/{s['files']}, {s['mean_rank']:.2f}"

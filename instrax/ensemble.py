@@ -146,8 +146,7 @@ def build(members: list[str], output: str, data_dir: str, max_examples: int = 0,
       shutil.copytree(run, target, ignore=shutil.ignore_patterns("README.md"))  # one README
     else:
       export.export(run, target, checkpoint or "best")
-    with open(os.path.join(target, "export.json")) as f:
-      source = json.load(f)
+    source = export.load_info(target)
     entry = {"dir": f"member_{i}", "from": spec, "step": source["step"]}
     if export.is_export(run):  # where the copied export itself came from, and the copy's path
       entry.update({"from": f"{source['source']}@{source['checkpoint']}", "copied_from": run})

@@ -25,6 +25,7 @@ import numpy as np
 from instrax.errors import CheckpointError, UserError
 
 PARAMS_FILE = "params.msgpack"
+INFO_FILE = "export.json"
 
 
 def is_export(path: str) -> bool:
@@ -62,9 +63,16 @@ def export(workdir: str, output: str, checkpoint: str = "best") -> dict[str, Any
   info = {"source": os.path.abspath(workdir), "checkpoint": checkpoint, "step": int(step),
           "parameters": int(sum(np.size(x) for x in jax.tree.leaves(payload["params"]))),
           "bytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest()}
-  with open(os.path.join(output, "export.json"), "w") as f:
+  with open(os.path.join(output, INFO_FILE), "w") as f:
     json.dump(info, f, indent=2, sort_keys=True)
   return info
+
+
+def load_info(path: str) -> dict[str, Any]:
+  """The export.json of an exported folder: {"source", "checkpoint", "step", "parameters",
+  "bytes", "sha256"} (see `export`)."""
+  with open(os.path.join(path, INFO_FILE)) as f:
+    return json.load(f)
 
 
 def load_state(exp, path: str):

@@ -71,8 +71,7 @@ class Predictor:
     self.exp = Experiment(self.config, self.data_format)
     if export.is_export(workdir):  # a shipped model: params only (instrax/export.py)
       self.state = export.load_state(self.exp, workdir)
-      with open(os.path.join(workdir, "export.json")) as f:
-        self.step = int(json.load(f)["step"])
+      self.step = int(export.load_info(workdir)["step"])
       calibration = records.load_calibration(workdir, 0)
     else:
       self.state, self.step = main.restore_state(self.exp, workdir, checkpoint)

@@ -18,7 +18,6 @@ own is initialised; a relaunch resumes from its own checkpoint, not from the sou
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -90,9 +89,7 @@ def _source_state(workdir: str, checkpoint: str):
   src_config, src_format = main.load_workdir_config(workdir)
   source = Experiment(src_config, src_format)
   if export.is_export(workdir):
-    with open(os.path.join(workdir, "export.json")) as f:
-      step = int(json.load(f)["step"])
-    return export.load_state(source, workdir), step
+    return export.load_state(source, workdir), int(export.load_info(workdir)["step"])
   return main.restore_state(source, workdir, checkpoint)
 
 
